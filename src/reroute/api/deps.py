@@ -1,0 +1,59 @@
+"""Dependencies every router shares, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from reroute.domain.access import Principal
+from reroute.services.context import Context
+from reroute.services.tokens import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `reroute token create`.")
+
+#: Where a signed-in page session keeps its principal (the pages set it; see reroute.pages).
+SESSION_PRINCIPAL = "reroute.principal"
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def get_principal(
+    request: Request,
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is not None:
+        principal = authenticate(ctx, credentials.credentials)
+        if principal is None:
+            raise HTTPException(
+                401, "That API token is unknown or revoked.", {"WWW-Authenticate": "Bearer"}
+            )
+        return principal
+    session_principal = request.scope.get(SESSION_PRINCIPAL)
+    if isinstance(session_principal, Principal):
+        return session_principal
+    raise HTTPException(
+        401,
+        "Send an API token as 'Authorization: Bearer <token>' "
+        "(create one with 'reroute token create').",
+        {"WWW-Authenticate": "Bearer"},
+    )
+
+
+ActorDep = Annotated[Principal, Depends(get_principal)]
+
+
+def request_id(request: Request) -> str:
+    return request.headers.get("x-request-id") or uuid.uuid4().hex
+
+
+RequestIdDep = Annotated[str, Depends(request_id)]

@@ -1,0 +1,1 @@
+"""One router per resource of the API contract (SPEC section 8)."""

@@ -1,0 +1,104 @@
+"""Facilities and products."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, HttpUrl
+
+from reroute.api.schemas.common import Identifier, Name, Strict
+from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+
+
+class FacilityIn(Strict):
+    name: Name
+    kind: FacilityKind
+    external_location_id: Identifier
+    fulfiller_id: Identifier
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    capabilities: list[Capability] = Field(default_factory=lambda: [Capability.SHIP])
+    daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    safety_stock: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    sequence: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    active: bool = True
+
+    def to_domain(self, facility_id: str) -> Facility:
+        return Facility(
+            id=facility_id,
+            name=self.name,
+            kind=self.kind,
+            external_location_id=self.external_location_id,
+            fulfiller_id=self.fulfiller_id,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            capabilities=list(dict.fromkeys(self.capabilities)),
+            daily_capacity=self.daily_capacity,
+            safety_stock=self.safety_stock,
+            sequence=self.sequence,
+            active=self.active,
+        )
+
+
+class FacilityOut(BaseModel):
+    facility_id: str
+    name: str
+    kind: FacilityKind
+    external_location_id: str
+    fulfiller_id: str
+    latitude: float
+    longitude: float
+    capabilities: list[Capability]
+    daily_capacity: int | None
+    safety_stock: int
+    sequence: int | None
+    active: bool
+
+    @classmethod
+    def of(cls, f: Facility) -> FacilityOut:
+        return cls(
+            facility_id=f.id,
+            name=f.name,
+            kind=f.kind,
+            external_location_id=f.external_location_id,
+            fulfiller_id=f.fulfiller_id,
+            latitude=f.latitude,
+            longitude=f.longitude,
+            capabilities=f.capabilities,
+            daily_capacity=f.daily_capacity,
+            safety_stock=f.safety_stock,
+            sequence=f.sequence,
+            active=f.active,
+        )
+
+
+class ProductIn(Strict):
+    sku: Identifier
+    upc: Identifier
+    part_number: Identifier
+    name: Name
+    image_url: HttpUrl | None = None
+
+    def to_domain(self, product_id: str) -> Product:
+        url = str(self.image_url) if self.image_url else None
+        return Product(product_id, self.sku, self.upc, self.part_number, self.name, url)
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    sku: str
+    upc: str
+    part_number: str
+    name: str
+    image_url: str | None
+
+    @classmethod
+    def of(cls, p: Product) -> ProductOut:
+        return cls(
+            product_id=p.id,
+            sku=p.sku,
+            upc=p.upc,
+            part_number=p.part_number,
+            name=p.name,
+            image_url=p.image_url,
+        )

@@ -1,0 +1,43 @@
+"""Stock counts, levels and ledger rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from reroute.api.schemas.common import Strict
+from reroute.domain.inventory import InventoryLevel
+
+
+class StockCountIn(Strict):
+    quantity_on_hand: Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+class LevelOut(BaseModel):
+    facility_id: str
+    product_id: str
+    quantity_on_hand: int
+    available_to_promise: int
+    reserved: int
+
+    @classmethod
+    def of(cls, level: InventoryLevel) -> LevelOut:
+        return cls(
+            facility_id=level.facility_id,
+            product_id=level.product_id,
+            quantity_on_hand=level.quantity_on_hand,
+            available_to_promise=level.available_to_promise,
+            reserved=level.reserved,
+        )
+
+
+class LedgerRowOut(BaseModel):
+    id: int
+    qoh_diff: int
+    atp_diff: int
+    reserved_diff: int
+    cause: str
+    reference: str
+    created_at: datetime

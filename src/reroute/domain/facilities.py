@@ -1,0 +1,43 @@
+"""Facilities (stores and warehouses) and products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FacilityKind(StrEnum):
+    STORE = "store"
+    WAREHOUSE = "warehouse"
+
+
+class Capability(StrEnum):
+    SHIP = "ship"
+    PICKUP = "pickup"
+    SAME_DAY = "same_day"
+
+
+@dataclass
+class Facility:
+    id: str
+    name: str
+    kind: FacilityKind
+    external_location_id: str
+    fulfiller_id: str
+    latitude: float
+    longitude: float
+    capabilities: list[Capability] = field(default_factory=list)
+    daily_capacity: int | None = None
+    safety_stock: int = 0
+    sequence: int | None = None
+    active: bool = True
+
+
+@dataclass
+class Product:
+    id: str
+    sku: str
+    upc: str
+    part_number: str
+    name: str
+    image_url: str | None = None

@@ -1,0 +1,1 @@
+"""Application services: one use case per function, one transaction each."""

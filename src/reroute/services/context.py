@@ -1,0 +1,21 @@
+"""What every use case needs from its surroundings: the database and the settings' defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reroute.domain.settings import RuntimeSettings
+from reroute.storage.database import Database
+from reroute.storage.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Context:
+    db: Database
+    defaults: RuntimeSettings = field(default_factory=RuntimeSettings)
+    #: Called after a commit that wrote something a background worker should look at.
+    wake_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def settings(self, uow: UnitOfWork) -> RuntimeSettings:
+        return self.defaults.merged(uow.settings.all())

@@ -1,0 +1,61 @@
+"""Stock counts and what a facility holds of a product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reroute.domain.access import Principal, Role
+from reroute.domain.errors import NotFound
+from reroute.domain.inventory import InventoryLevel
+from reroute.services.context import Context
+from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
+
+
+def _require_known(uow: UnitOfWork, facility_id: str, product_id: str) -> None:
+    if uow.facilities.get(facility_id) is None:
+        raise NotFound(f"No facility {facility_id}.")
+    if uow.products.get(product_id) is None:
+        raise NotFound(f"No product {product_id}.")
+
+
+def count_stock(
+    ctx: Context, facility_id: str, product_id: str, quantity_on_hand: int, actor: Principal
+) -> InventoryLevel:
+    """Record a stock count: QOH becomes the count, ATP moves by the same difference."""
+    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    with unit_of_work(ctx.db) as uow:
+        _require_known(uow, facility_id, product_id)
+        level = apply_count(uow, facility_id, product_id, quantity_on_hand, actor.id)
+    return level
+
+
+def apply_count(
+    uow: UnitOfWork, facility_id: str, product_id: str, quantity_on_hand: int, reference: str
+) -> InventoryLevel:
+    """The count inside a caller's transaction (the API, or a whole import file)."""
+    level = uow.inventory.get(facility_id, product_id, lock=True)
+    entry = level.count(quantity_on_hand, reference)
+    uow.inventory.save(level, [entry] if entry.qoh_diff else [], uow.now)
+    return level
+
+
+def get_level(ctx: Context, facility_id: str, product_id: str, actor: Principal) -> InventoryLevel:
+    actor.require_facility(facility_id)
+    with unit_of_work(ctx.db, write=False) as uow:
+        _require_known(uow, facility_id, product_id)
+        return uow.inventory.get(facility_id, product_id)
+
+
+def get_ledger(
+    ctx: Context,
+    facility_id: str,
+    product_id: str,
+    actor: Principal,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    actor.require_facility(facility_id)
+    with unit_of_work(ctx.db, write=False) as uow:
+        _require_known(uow, facility_id, product_id)
+        return uow.inventory.ledger(facility_id, product_id, limit=limit, before_id=before_id)

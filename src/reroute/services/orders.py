@@ -1,0 +1,97 @@
+"""Creating orders (idempotent on the order id) and reading one with its whole story."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reroute.domain.access import Principal, Role
+from reroute.domain.errors import Conflict, ErrorCollector, NotFound
+from reroute.domain.orders import HistoryEntry, Order, Shipment
+from reroute.services.context import Context
+from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
+
+
+@dataclass
+class OrderView:
+    order: Order
+    shipments: list[Shipment]
+    history: list[dict[str, Any]]
+
+
+def create_order(
+    ctx: Context, order: Order, body_hash: str, actor: Principal, request_id: str | None = None
+) -> tuple[Order, bool]:
+    """Accept a new order; the same body again is a harmless repeat, another body a conflict.
+
+    Answers the order and whether it was created by this call.
+    """
+    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    order.validate()
+    with unit_of_work(ctx.db) as uow:
+        known = uow.orders.body_hash(order.id)
+        if known is None and insert_order(uow, order, body_hash, actor, request_id):
+            return order, True
+    if known is None:  # another request created it between our read and our insert
+        with unit_of_work(ctx.db, write=False) as uow:
+            known = uow.orders.body_hash(order.id)
+    assert known is not None
+    return _repeat(ctx, order.id, body_hash, known), False
+
+
+def insert_order(
+    uow: UnitOfWork, order: Order, body_hash: str, actor: Principal, request_id: str | None
+) -> bool:
+    """Check references and write a new order with its items queued for routing.
+
+    Answers False when another transaction took the order id first.
+    """
+    problems = ErrorCollector()
+    known_products = uow.products.existing_ids([i.product_id for i in order.items])
+    for index, item in enumerate(order.items):
+        if item.product_id not in known_products:
+            problems.add(f"items.{index}.product_id", f"No product {item.product_id}.")
+    if order.pickup_facility_id and uow.facilities.get(order.pickup_facility_id) is None:
+        problems.add("pickup_facility_id", f"No facility {order.pickup_facility_id}.")
+    problems.raise_if_any(f"Order {order.id} refers to what does not exist.")
+    if not uow.orders.insert(order, body_hash, uow.now):
+        return False
+    uow.orders.record(
+        [
+            HistoryEntry(
+                order.id,
+                "created",
+                item_id=item.item_id,
+                to_state=str(item.state),
+                actor=actor.id,
+                request_id=request_id,
+            )
+            for item in order.items
+        ],
+        uow.now,
+    )
+    return True
+
+
+def _repeat(ctx: Context, order_id: str, body_hash: str, known: str) -> Order:
+    if known != body_hash:
+        raise Conflict(
+            f"Order {order_id} already exists with different content; "
+            "send the same body to repeat a creation, or use a new order id."
+        )
+    with unit_of_work(ctx.db, write=False) as uow:
+        order = uow.orders.get(order_id)
+    assert order is not None
+    return order
+
+
+def get_order(ctx: Context, order_id: str, actor: Principal) -> OrderView:
+    with unit_of_work(ctx.db, write=False) as uow:
+        order = uow.orders.get(order_id)
+        if order is None:
+            raise NotFound(f"No order {order_id}.")
+        if actor.is_associate and not any(
+            actor.can_see_facility(i.facility_id or "") for i in order.items
+        ):
+            raise NotFound(f"No order {order_id} at your facilities.")
+        return OrderView(order, uow.orders.shipments_of(order_id), uow.orders.history(order_id))

@@ -1,0 +1,23 @@
+"""Reading and changing run-time settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reroute.domain.access import Principal, Role
+from reroute.domain.settings import RuntimeSettings
+from reroute.services.context import Context
+from reroute.storage.unit_of_work import unit_of_work
+
+
+def get_settings(ctx: Context, actor: Principal) -> RuntimeSettings:
+    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    with unit_of_work(ctx.db, write=False) as uow:
+        return ctx.settings(uow)
+
+
+def change_settings(ctx: Context, changes: dict[str, Any], actor: Principal) -> RuntimeSettings:
+    actor.require_role(Role.ADMIN)
+    with unit_of_work(ctx.db) as uow:
+        uow.settings.put(changes, uow.now)
+        return ctx.settings(uow)

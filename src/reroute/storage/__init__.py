@@ -1,0 +1,1 @@
+"""Storage adapters: tables, the database (engine and unit of work), repositories, migrations."""

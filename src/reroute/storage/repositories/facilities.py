@@ -1,0 +1,117 @@
+"""Facilities and products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+from reroute.storage.tables import facilities, products
+
+_FACILITY_FIELDS = (
+    "name",
+    "kind",
+    "external_location_id",
+    "fulfiller_id",
+    "latitude",
+    "longitude",
+    "capabilities",
+    "daily_capacity",
+    "safety_stock",
+    "sequence",
+    "active",
+)
+_PRODUCT_FIELDS = ("sku", "upc", "part_number", "name", "image_url")
+
+
+def _facility(row: Row[Any]) -> Facility:
+    return Facility(
+        id=row.id,
+        name=row.name,
+        kind=FacilityKind(row.kind),
+        external_location_id=row.external_location_id,
+        fulfiller_id=row.fulfiller_id,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        capabilities=[Capability(c) for c in row.capabilities],
+        daily_capacity=row.daily_capacity,
+        safety_stock=row.safety_stock,
+        sequence=row.sequence,
+        active=row.active,
+    )
+
+
+def _product(row: Row[Any]) -> Product:
+    return Product(row.id, row.sku, row.upc, row.part_number, row.name, row.image_url)
+
+
+class FacilityRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, facility_id: str) -> Facility | None:
+        row = self.conn.execute(select(facilities).where(facilities.c.id == facility_id)).first()
+        return _facility(row) if row else None
+
+    def list(self, ids: Iterable[str] | None = None) -> list[Facility]:
+        query = select(facilities).order_by(facilities.c.id)
+        if ids is not None:
+            query = query.where(facilities.c.id.in_(list(ids)))
+        return [_facility(r) for r in self.conn.execute(query)]
+
+    def save(self, facility: Facility, now: datetime) -> bool:
+        """Insert or replace; answers whether the facility is new."""
+        values = {f: getattr(facility, f) for f in _FACILITY_FIELDS}
+        values["capabilities"] = [str(c) for c in facility.capabilities]
+        values["kind"] = str(facility.kind)
+        exists = self.conn.execute(
+            select(facilities.c.id).where(facilities.c.id == facility.id)
+        ).first()
+        if exists:
+            self.conn.execute(
+                update(facilities)
+                .where(facilities.c.id == facility.id)
+                .values(**values, updated_at=now)
+            )
+            return False
+        self.conn.execute(
+            insert(facilities).values(id=facility.id, **values, created_at=now, updated_at=now)
+        )
+        return True
+
+
+class ProductRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, product_id: str) -> Product | None:
+        row = self.conn.execute(select(products).where(products.c.id == product_id)).first()
+        return _product(row) if row else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Product]:
+        if not ids:
+            return {}
+        rows = self.conn.execute(select(products).where(products.c.id.in_(list(set(ids)))))
+        return {r.id: _product(r) for r in rows}
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = self.conn.execute(select(products.c.id).where(products.c.id.in_(list(set(ids)))))
+        return {r.id for r in rows}
+
+    def save(self, product: Product, now: datetime) -> bool:
+        values = {f: getattr(product, f) for f in _PRODUCT_FIELDS}
+        exists = self.conn.execute(select(products.c.id).where(products.c.id == product.id)).first()
+        if exists:
+            self.conn.execute(
+                update(products).where(products.c.id == product.id).values(**values, updated_at=now)
+            )
+            return False
+        self.conn.execute(
+            insert(products).values(id=product.id, **values, created_at=now, updated_at=now)
+        )
+        return True

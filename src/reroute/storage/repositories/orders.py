@@ -1,0 +1,339 @@
+"""Orders with their items, shipments, and the order history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reroute.domain.clock import as_utc
+from reroute.domain.orders import (
+    Address,
+    HistoryEntry,
+    ItemState,
+    Order,
+    OrderItem,
+    Shipment,
+    ShipmentState,
+    ShippingMethod,
+)
+from reroute.storage.tables import (
+    order_history,
+    order_items,
+    orders,
+    products,
+    shipments,
+)
+
+
+def _item(row: Row[Any]) -> OrderItem:
+    return OrderItem(
+        item_id=row.item_id,
+        product_id=row.product_id,
+        quantity=row.quantity,
+        state=ItemState(row.state),
+        facility_id=row.facility_id,
+        shipment_id=str(row.shipment_id) if row.shipment_id is not None else None,
+    )
+
+
+def _order(row: Row[Any], items: list[OrderItem]) -> Order:
+    return Order(
+        id=row.id,
+        catalog_id=row.catalog_id,
+        customer_name=row.customer_name,
+        customer_email=row.customer_email,
+        shipping_method=ShippingMethod(row.shipping_method),
+        ship_to=Address(**row.ship_to),
+        items=items,
+        pickup_facility_id=row.pickup_facility_id,
+        ship_complete=row.ship_complete,
+        inventory_based=row.inventory_based,
+        priority=row.priority,
+        created_at=as_utc(row.created_at),
+    )
+
+
+def _shipment(row: Row[Any]) -> Shipment:
+    return Shipment(
+        id=str(row.id),
+        order_id=row.order_id,
+        facility_id=row.facility_id,
+        state=ShipmentState(row.state),
+        created_at=as_utc(row.created_at),
+    )
+
+
+class OrderRepository:
+    def __init__(self, conn: Connection, *, postgres: bool) -> None:
+        self.conn = conn
+        self.postgres = postgres
+
+    # Orders -------------------------------------------------------------------------------
+
+    def body_hash(self, order_id: str) -> str | None:
+        row = self.conn.execute(select(orders.c.body_hash).where(orders.c.id == order_id)).first()
+        return row.body_hash if row else None
+
+    def get(self, order_id: str, *, lock: bool = False) -> Order | None:
+        query = select(orders).where(orders.c.id == order_id)
+        if lock and self.postgres:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        items = self.conn.execute(
+            select(order_items)
+            .where(order_items.c.order_id == order_id)
+            .order_by(order_items.c.line)
+        )
+        return _order(row, [_item(i) for i in items])
+
+    def get_many(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        ids = list(set(order_ids))
+        if not ids:
+            return {}
+        rows = {r.id: r for r in self.conn.execute(select(orders).where(orders.c.id.in_(ids)))}
+        by_order: dict[str, list[OrderItem]] = {i: [] for i in rows}
+        item_rows = self.conn.execute(
+            select(order_items)
+            .where(order_items.c.order_id.in_(ids))
+            .order_by(order_items.c.order_id, order_items.c.line)
+        )
+        for item in item_rows:
+            by_order[item.order_id].append(_item(item))
+        return {i: _order(r, by_order[i]) for i, r in rows.items()}
+
+    def insert(self, order: Order, body_hash: str, now: datetime) -> bool:
+        """Write a new order; answers False (and writes nothing) when its id is taken."""
+        address = order.ship_to
+        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
+        result = self.conn.execute(
+            dialect_insert(orders)
+            .on_conflict_do_nothing()
+            .values(
+                id=order.id,
+                catalog_id=order.catalog_id,
+                customer_name=order.customer_name,
+                customer_email=order.customer_email,
+                shipping_method=str(order.shipping_method),
+                pickup_facility_id=order.pickup_facility_id,
+                ship_complete=order.ship_complete,
+                inventory_based=order.inventory_based,
+                priority=order.priority,
+                ship_to=address.__dict__,
+                ship_to_latitude=address.latitude,
+                ship_to_longitude=address.longitude,
+                body_hash=body_hash,
+                created_at=now,
+            )
+        )
+        if result.rowcount == 0:
+            return False
+        self.conn.execute(
+            insert(order_items),
+            [
+                {
+                    "order_id": order.id,
+                    "item_id": item.item_id,
+                    "line": line,
+                    "product_id": item.product_id,
+                    "quantity": item.quantity,
+                    "state": str(item.state),
+                    "facility_id": item.facility_id,
+                    "shipment_id": _int_or_none(item.shipment_id),
+                    "updated_at": now,
+                }
+                for line, item in enumerate(order.items)
+            ],
+        )
+        return True
+
+    def save_items(self, order_id: str, items: Iterable[OrderItem], now: datetime) -> None:
+        """Write where each item stands now."""
+        rows = [
+            {
+                "b_order_id": order_id,
+                "b_item_id": item.item_id,
+                "state": str(item.state),
+                "facility_id": item.facility_id,
+                "shipment_id": _int_or_none(item.shipment_id),
+                "updated_at": now,
+            }
+            for item in items
+        ]
+        if rows:
+            self.conn.execute(
+                update(order_items)
+                .where(
+                    order_items.c.order_id == bindparam("b_order_id"),
+                    order_items.c.item_id == bindparam("b_item_id"),
+                )
+                .values(
+                    state=bindparam("state"),
+                    facility_id=bindparam("facility_id"),
+                    shipment_id=bindparam("shipment_id"),
+                    updated_at=bindparam("updated_at"),
+                ),
+                rows,
+            )
+
+    # Shipments ----------------------------------------------------------------------------
+
+    def add_shipment(self, order_id: str, facility_id: str, now: datetime) -> Shipment:
+        result = self.conn.execute(
+            insert(shipments)
+            .values(
+                order_id=order_id,
+                facility_id=facility_id,
+                state=str(ShipmentState.READY),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(shipments.c.id)
+        )
+        return Shipment(str(result.scalar_one()), order_id, facility_id, ShipmentState.READY, now)
+
+    def shipment(self, shipment_id: str, *, lock: bool = False) -> Shipment | None:
+        number = _int_or_none(shipment_id)
+        if number is None:
+            return None
+        query = select(shipments).where(shipments.c.id == number)
+        if lock and self.postgres:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _shipment(row) if row else None
+
+    def shipments_of(self, order_id: str) -> list[Shipment]:
+        rows = self.conn.execute(
+            select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.id)
+        )
+        return [_shipment(r) for r in rows]
+
+    def set_shipment_state(self, shipment_id: str, state: ShipmentState, now: datetime) -> None:
+        self.conn.execute(
+            update(shipments)
+            .where(shipments.c.id == int(shipment_id))
+            .values(state=str(state), updated_at=now)
+        )
+
+    def facility_shipments(
+        self,
+        facility_id: str,
+        states: Sequence[ShipmentState],
+        *,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        since: datetime | None = None,
+    ) -> tuple[list[Shipment], int]:
+        """A store's list: its shipments in `states`, newest first, optionally searched.
+
+        The search matches order id, customer name, SKU, UPC or product name, case-insensitively.
+        Answers the page and the total count.
+        """
+        condition = [
+            shipments.c.facility_id == facility_id,
+            shipments.c.state.in_([str(s) for s in states]),
+        ]
+        if since is not None:
+            condition.append(shipments.c.updated_at >= since)
+        base = select(shipments.c.id).where(*condition)
+        if text:
+            pattern = f"%{text.strip().lower()}%"
+            matching_items = (
+                select(order_items.c.shipment_id)
+                .join(products, products.c.id == order_items.c.product_id)
+                .where(
+                    or_(
+                        func.lower(products.c.sku).like(pattern),
+                        func.lower(products.c.upc).like(pattern),
+                        func.lower(products.c.name).like(pattern),
+                    )
+                )
+            )
+            matching_orders = select(orders.c.id).where(
+                or_(
+                    func.lower(orders.c.id).like(pattern),
+                    func.lower(orders.c.customer_name).like(pattern),
+                )
+            )
+            base = base.where(
+                or_(
+                    shipments.c.id.in_(matching_items),
+                    shipments.c.order_id.in_(matching_orders),
+                )
+            )
+        total = self.conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        ids = base.order_by(shipments.c.id.desc()).limit(limit).offset(offset)
+        rows = self.conn.execute(
+            select(shipments).where(shipments.c.id.in_(ids)).order_by(shipments.c.id.desc())
+        )
+        return [_shipment(r) for r in rows], int(total)
+
+    def items_of_shipments(
+        self, shipment_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, OrderItem]]]:
+        """Items in each shipment, as (order id, item)."""
+        numbers = [int(s) for s in shipment_ids]
+        found: dict[str, list[tuple[str, OrderItem]]] = {s: [] for s in shipment_ids}
+        if not numbers:
+            return found
+        rows = self.conn.execute(
+            select(order_items)
+            .where(order_items.c.shipment_id.in_(numbers))
+            .order_by(order_items.c.order_id, order_items.c.line)
+        )
+        for row in rows:
+            found.setdefault(str(row.shipment_id), []).append((row.order_id, _item(row)))
+        return found
+
+    # History ------------------------------------------------------------------------------
+
+    def record(self, entries: Iterable[HistoryEntry], now: datetime) -> None:
+        rows = [
+            {
+                "order_id": e.order_id,
+                "event": e.event,
+                "item_id": e.item_id,
+                "shipment_id": _int_or_none(e.shipment_id),
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "facility_id": e.facility_id,
+                "reason_id": e.reason_id,
+                "actor": e.actor,
+                "request_id": e.request_id,
+                "note": e.note,
+                "created_at": now,
+            }
+            for e in entries
+        ]
+        if rows:
+            self.conn.execute(insert(order_history), rows)
+
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(order_history)
+            .where(order_history.c.order_id == order_id)
+            .order_by(order_history.c.id)
+        )
+        result = []
+        for row in rows:
+            entry = dict(row._mapping)
+            entry["created_at"] = as_utc(entry["created_at"])
+            if entry["shipment_id"] is not None:
+                entry["shipment_id"] = str(entry["shipment_id"])
+            result.append(entry)
+        return result
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

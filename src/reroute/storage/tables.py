@@ -1,0 +1,203 @@
+"""The schema as SQLAlchemy Core tables. Migrations in `migrations/versions` create it;
+a test checks that the two agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(64)
+TS = DateTime(timezone=True)
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+facilities = Table(
+    "facilities",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("external_location_id", String(64), nullable=False),
+    Column("fulfiller_id", String(64), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("capabilities", JSON, nullable=False),
+    Column("daily_capacity", Integer),
+    Column("safety_stock", Integer, nullable=False, default=0),
+    Column("sequence", Integer),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("sku", String(64), nullable=False, index=True),
+    Column("upc", String(64), nullable=False, index=True),
+    Column("part_number", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("image_url", String(1000)),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+inventory_levels = Table(
+    "inventory_levels",
+    metadata,
+    Column("facility_id", ID, ForeignKey("facilities.id"), primary_key=True),
+    Column("product_id", ID, ForeignKey("products.id"), primary_key=True),
+    Column("quantity_on_hand", Integer, nullable=False),
+    Column("available_to_promise", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_inventory_levels_product", "product_id", "facility_id"),
+)
+
+inventory_ledger = Table(
+    "inventory_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("facility_id", ID, nullable=False),
+    Column("product_id", ID, nullable=False),
+    Column("qoh_diff", Integer, nullable=False),
+    Column("atp_diff", Integer, nullable=False),
+    Column("reserved_diff", Integer, nullable=False),
+    Column("cause", String(32), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+    ForeignKeyConstraint(
+        ["facility_id", "product_id"],
+        ["inventory_levels.facility_id", "inventory_levels.product_id"],
+        name="fk_inventory_ledger_level",
+    ),
+    Index("ix_inventory_ledger_level", "facility_id", "product_id", "id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("catalog_id", String(64), nullable=False),
+    Column("customer_name", String(200), nullable=False),
+    Column("customer_email", String(320), nullable=False),
+    Column("shipping_method", String(16), nullable=False),
+    Column("pickup_facility_id", ID, ForeignKey("facilities.id")),
+    Column("ship_complete", Boolean, nullable=False),
+    Column("inventory_based", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("ship_to", JSON, nullable=False),
+    Column("ship_to_latitude", Float),
+    Column("ship_to_longitude", Float),
+    Column("body_hash", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_orders_customer_name", "customer_name"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("facility_id", ID, ForeignKey("facilities.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_shipments_facility_state", "facility_id", "state", "id"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("order_id", ID, ForeignKey("orders.id"), primary_key=True),
+    Column("item_id", ID, primary_key=True),
+    Column("line", Integer, nullable=False),
+    Column("product_id", ID, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("facility_id", ID, ForeignKey("facilities.id")),
+    Column("shipment_id", BigId, ForeignKey("shipments.id")),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_order_items_state", "state", "order_id"),
+    Index("ix_order_items_facility_product_state", "facility_id", "product_id", "state"),
+    Index("ix_order_items_shipment", "shipment_id"),
+)
+
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("item_id", ID),
+    Column("shipment_id", BigId),
+    Column("from_state", String(16)),
+    Column("to_state", String(16)),
+    Column("facility_id", ID),
+    Column("reason_id", ID),
+    Column("actor", String(200), nullable=False),
+    Column("request_id", String(64)),
+    Column("note", Text),
+    Column("created_at", TS, nullable=False),
+    Index("ix_order_history_order", "order_id", "id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("facilities", JSON, nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+    UniqueConstraint("token_hash"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
