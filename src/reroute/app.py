@@ -7,7 +7,15 @@ from fastapi import APIRouter, FastAPI
 from reroute import __version__
 from reroute.api import problems
 from reroute.api.idempotency import IdempotencyMiddleware
-from reroute.api.routers import admin, catalog, inventory, orders, shipments
+from reroute.api.routers import (
+    admin,
+    catalog,
+    inventory,
+    orders,
+    rejection,
+    routing,
+    shipments,
+)
 from reroute.config import Config
 from reroute.domain.settings import RuntimeSettings
 from reroute.services.context import Context
@@ -31,7 +39,7 @@ def create_app(context: Context) -> FastAPI:
     app.state.context = context
     problems.install(app)
     api = APIRouter(prefix="/api/v1")
-    for module in (catalog, inventory, orders, shipments, admin):
+    for module in (catalog, inventory, orders, shipments, rejection, routing, admin):
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(IdempotencyMiddleware, context=context)

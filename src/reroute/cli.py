@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from reroute.app import build_context, create_app
 from reroute.config import Config
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.errors import DomainError
+from reroute.importing import ImportFailed, ImportKind, import_path
 from reroute.services import tokens
 from reroute.storage.migrate import upgrade
 
@@ -99,4 +102,114 @@ def serve(
             log_level=config.log_level,
         )
         return
+    uvicorn.run(create_app(context), host=host, port=port, log_level=config.log_level)
+
+
+@app.command()
+def route(
+    chunk: Annotated[int, typer.Option(min=10, max=100_000, help="Orders per transaction.")] = 1000,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Route every queued and backordered item once (a batch run), with a progress bar."""
+    from rich.progress import Progress
+
+    from reroute.services.routing import run_batch
+
+    context = build_context(_config(database_url))
+    upgrade(context.db)
+    with Progress(console=err, transient=False) as bar:
+        task = bar.add_task("Routing", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=max(total, done))
+
+        result = run_batch(context, SYSTEM, chunk=chunk, progress=advance)
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(result.outcomes.items())) or "nothing"
+    err.print(f"Routed {result.orders} orders in {result.seconds:.1f} s: {counts}.")
+
+
+#: Problems of a refused import file shown at most; the rest are counted.
+SHOWN_PROBLEMS = 50
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[
+        ImportKind,
+        typer.Argument(metavar="KIND", help="What the file holds.", show_default=False),
+    ],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PATH",
+            help="A .csv or .json file (a list of objects); the extension sets the format.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Load products, facilities, stock counts or orders from a file: all of it, or nothing."""
+    context = build_context(_config(database_url))
+    try:
+        upgrade(context.db)
+        count = import_path(context, kind, path, err)
+    except ImportFailed as exc:
+        for problem in exc.problems[:SHOWN_PROBLEMS]:
+            err.print(problem, markup=False, highlight=False, soft_wrap=True)
+        hidden = len(exc.problems) - SHOWN_PROBLEMS
+        if hidden > 0:
+            err.print(f"... and {hidden} more problems", soft_wrap=True)
+        total = len(exc.problems)
+        err.print(
+            f"[red]Nothing was imported from {escape(path.name)}:[/red] {total} "
+            f"problem{'s' if total != 1 else ''}; fix them and import the file again.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
+    finally:
+        context.db.dispose()
+    err.print(f"Imported {count} {kind} rows from {path.name}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def demo(
+    database: Annotated[str, typer.Option(help="The demo's SQLite file.")] = "reroute-demo.db",
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    fresh: Annotated[
+        bool, typer.Option("--fresh/--keep", help="Start over, or keep a demo built before.")
+    ] = True,
+    run_server: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the demo once it is built.")
+    ] = True,
+) -> None:
+    """A ready demo retailer in Chicago on the embedded database, served on localhost."""
+    from pathlib import Path  # the demo's imports are needed by this command only
+
+    from reroute.demo import build_demo, has_demo, sign_in_lines
+
+    path = Path(database)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    config = _config(f"sqlite:///{path}")
+    context = build_context(config)
+    upgrade(context.db)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://[{shown_host}]:{port}" if ":" in shown_host else f"http://{shown_host}:{port}"
+    if has_demo(context):
+        err.print(f"Using the demo already in {path}.")
+        lines = sign_in_lines(context, url)
+    else:
+        lines = build_demo(context, err, base_url=url)
+    err.print(f"\n[bold]Reroute demo[/bold] at {url}", soft_wrap=True)
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    if not run_server:
+        again = "" if database == "reroute-demo.db" else f" --database {database}"
+        err.print(f"\nServe it with: reroute demo --keep{again}", markup=False, soft_wrap=True)
+        return
+    err.print("\nPress Ctrl+C to stop.")
     uvicorn.run(create_app(context), host=host, port=port, log_level=config.log_level)

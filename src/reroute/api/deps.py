@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
@@ -52,8 +53,13 @@ def get_principal(
 ActorDep = Annotated[Principal, Depends(get_principal)]
 
 
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+
 def request_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or uuid.uuid4().hex
+    """The caller's X-Request-ID when it is up to 64 visible ASCII characters, else a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 RequestIdDep = Annotated[str, Depends(request_id)]

@@ -2,7 +2,8 @@
 
 The key is scoped to the caller (its token or session) and bound to the request it first came
 with: the same key with another method, path or body is refused (422). Answers of 5xx are not
-kept, so a request that failed on our side can be sent again under the same key.
+kept, so a request that failed on our side can be sent again under the same key; nor are answers
+of 401, since a caller without a valid token is nobody to keep anything for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from reroute.storage.unit_of_work import unit_of_work
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY = 200
+MAX_PATH = 500  # the stored path is for people reading the table; the request hash binds it
 
 
 @dataclass
@@ -77,10 +79,10 @@ class IdempotencyMiddleware:
 
         await self.app(scope, replay_body, capture)
         status = captured.status
-        if status < 500:
+        if status < 500 and status != 401:
             answer = IdempotentAnswer(
                 scope["method"],
-                scope["path"],
+                scope["path"].replace("\x00", "")[:MAX_PATH],
                 request_hash,
                 status,
                 bytes(captured.body),

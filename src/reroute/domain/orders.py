@@ -66,6 +66,8 @@ class OrderItem:
     state: ItemState = ItemState.QUEUED
     facility_id: str | None = None
     shipment_id: str | None = None
+    #: When the current reservation was made (a shortage takes back the newest first).
+    reserved_at: datetime | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from reroute.domain.settings import RuntimeSettings
 from reroute.storage.database import Database
@@ -16,6 +17,8 @@ class Context:
     defaults: RuntimeSettings = field(default_factory=RuntimeSettings)
     #: Called after a commit that wrote something a background worker should look at.
     wake_listeners: list[Callable[[], None]] = field(default_factory=list)
+    #: Read-mostly data kept between requests, each entry validated by its owner before use.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, uow: UnitOfWork) -> RuntimeSettings:
         return self.defaults.merged(uow.settings.all())

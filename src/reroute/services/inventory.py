@@ -8,7 +8,11 @@ from reroute.domain.access import Principal, Role
 from reroute.domain.errors import NotFound
 from reroute.domain.inventory import InventoryLevel
 from reroute.services.context import Context
-from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
+from reroute.services.routing import route_orders
+from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
+
+#: Backordered orders routed at once when a count raises ATP; the rest wait for a batch run.
+BACKORDERS_AT_ONCE = 200
 
 
 def _require_known(uow: UnitOfWork, facility_id: str, product_id: str) -> None:
@@ -23,10 +27,26 @@ def count_stock(
 ) -> InventoryLevel:
     """Record a stock count: QOH becomes the count, ATP moves by the same difference."""
     actor.require_role(Role.ADMIN, Role.INTEGRATION)
-    with unit_of_work(ctx.db) as uow:
+
+    def work(uow: UnitOfWork) -> InventoryLevel:
         _require_known(uow, facility_id, product_id)
+        before = uow.inventory.get(facility_id, product_id, lock=True).available_to_promise
         level = apply_count(uow, facility_id, product_id, quantity_on_hand, actor.id)
-    return level
+        if level.available_to_promise > max(before, 0):
+            route_backorders(ctx, uow, product_id, actor.id)
+            level = uow.inventory.get(facility_id, product_id)
+        return level
+
+    return transact(ctx.db, work)
+
+
+def route_backorders(ctx: Context, uow: UnitOfWork, product_id: str, actor: str) -> None:
+    """Stock arrived: route the orders waiting for this product at once (a bounded number;
+    the rest wait for the next batch run)."""
+    ids = uow.routing.backordered_orders(product_id, BACKORDERS_AT_ONCE)
+    if ids:
+        orders = uow.orders.get_many(ids)
+        route_orders(ctx, uow, [orders[i] for i in ids], actor=actor)
 
 
 def apply_count(

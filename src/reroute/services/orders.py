@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,8 @@ from reroute.domain.access import Principal, Role
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
 from reroute.domain.orders import HistoryEntry, Order, Shipment
 from reroute.services.context import Context
-from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
+from reroute.services.routing import route_orders
+from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
 
 
 @dataclass
@@ -28,10 +30,21 @@ def create_order(
     """
     actor.require_role(Role.ADMIN, Role.INTEGRATION)
     order.validate()
-    with unit_of_work(ctx.db) as uow:
+
+    def work(uow: UnitOfWork) -> tuple[str | None, Order | None]:
         known = uow.orders.body_hash(order.id)
-        if known is None and insert_order(uow, order, body_hash, actor, request_id):
-            return order, True
+        if known is not None:
+            return known, None
+        fresh = copy.deepcopy(order)  # routing moves the items; a retried attempt starts clean
+        if not insert_order(uow, fresh, body_hash, actor, request_id):
+            return None, None
+        if ctx.settings(uow).route_on_create:
+            route_orders(ctx, uow, [fresh], actor=actor.id, request_id=request_id)
+        return body_hash, fresh
+
+    known, created = transact(ctx.db, work)
+    if created is not None:
+        return created, True
     if known is None:  # another request created it between our read and our insert
         with unit_of_work(ctx.db, write=False) as uow:
             known = uow.orders.body_hash(order.id)

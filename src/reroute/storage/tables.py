@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -78,6 +79,7 @@ inventory_levels = Table(
     Column("reserved", Integer, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_inventory_levels_product", "product_id", "facility_id"),
+    Index("ix_inventory_levels_updated", "updated_at"),
 )
 
 inventory_ledger = Table(
@@ -143,6 +145,8 @@ order_items = Table(
     Column("state", String(16), nullable=False),
     Column("facility_id", ID, ForeignKey("facilities.id")),
     Column("shipment_id", BigId, ForeignKey("shipments.id")),
+    # When the item's current reservation was made: a shortage takes back the newest first.
+    Column("reserved_at", TS),
     Column("updated_at", TS, nullable=False),
     Index("ix_order_items_state", "state", "order_id"),
     Index("ix_order_items_facility_product_state", "facility_id", "product_id", "state"),
@@ -200,4 +204,72 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response_body", LargeBinary, nullable=False),
     Column("created_at", TS, nullable=False),
+)
+
+routing_rules = Table(
+    "routing_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+item_exclusions = Table(
+    "item_exclusions",
+    metadata,
+    Column("order_id", ID, primary_key=True),
+    Column("item_id", ID, primary_key=True),
+    Column("facility_id", ID, primary_key=True),
+    Column("created_at", TS, nullable=False),
+)
+
+# Per facility and UTC day: shipments given (daily capacity), items assigned and items rejected
+# (acceptance). Counters kept as routing and rejection happen, so neither reads history.
+facility_days = Table(
+    "facility_days",
+    metadata,
+    Column("facility_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("shipments", Integer, nullable=False, default=0),
+    Column("assignments", Integer, nullable=False, default=0),
+    Column("rejections", Integer, nullable=False, default=0),
+)
+
+Index("ix_order_items_product_state", order_items.c.product_id, order_items.c.state)
+
+rejection_reasons = Table(
+    "rejection_reasons",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("inventory_effect", String(32), nullable=False),
+    Column("cascade", Boolean, nullable=False),
+    Column("decline_code", String(16), nullable=False),
+    Column("decline_description", String(300), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False),
+    Column("item_id", ID, nullable=False),
+    Column("shipment_id", BigId, ForeignKey("shipments.id"), nullable=False),
+    Column("facility_id", ID, ForeignKey("facilities.id"), nullable=False),
+    Column("product_id", ID, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("reason_id", ID),
+    Column("comment", Text),
+    Column("cascaded", Boolean, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("request_id", String(64)),
+    Column("created_at", TS, nullable=False),
+    Index("ix_rejections_created", "created_at"),
+    Index("ix_rejections_facility", "facility_id", "created_at"),
+    Index("ix_rejections_product", "product_id", "created_at"),
+    Index("ix_rejections_order", "order_id", "item_id"),
 )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from reroute.domain.clock import utcnow
 from reroute.storage.database import Database
@@ -14,6 +17,8 @@ from reroute.storage.repositories.access import IdempotencyRepository, TokenRepo
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
 from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.orders import OrderRepository
+from reroute.storage.repositories.rejections import RejectionRepository
+from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.repositories.settings import SettingsRepository
 
 
@@ -28,6 +33,8 @@ class UnitOfWork:
         self.products = ProductRepository(conn)
         self.inventory = InventoryRepository(conn, postgres=postgres)
         self.orders = OrderRepository(conn, postgres=postgres)
+        self.routing = RoutingRepository(conn, postgres=postgres)
+        self.rejections = RejectionRepository(conn, postgres=postgres)
         self.tokens = TokenRepository(conn)
         self.settings = SettingsRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
@@ -43,3 +50,23 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
         callbacks = uow.after_commit
     for callback in callbacks:
         callback()
+
+
+T = TypeVar("T")
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply be re-run.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 4) -> T:
+    """Run `work` in a write transaction, again from the start if PostgreSQL chose it as the
+    victim of a deadlock; `work` must therefore only touch the database through its argument."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(db) as uow:
+                return work(uow)
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
+                raise
+            time.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")

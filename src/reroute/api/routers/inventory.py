@@ -43,7 +43,7 @@ def get_ledger(
     actor: ActorDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_id: Annotated[
-        int | None, Query(ge=1, description="Page on: rows older than this id")
+        int | None, Query(ge=1, le=2**62, description="Page on: rows older than this id")
     ] = None,
 ) -> list[LedgerRowOut]:
     """Every move of QOH and ATP, newest first."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from reroute.api.schemas.common import Identifier, Strict, Text
+from reroute.api.schemas.common import NO_NUL, Identifier, Strict
 from reroute.domain.access import Role
 
 
@@ -25,7 +25,9 @@ class SettingsPatch(Strict):
 class TokenIn(Strict):
     role: Role
     facilities: Annotated[list[Identifier], Field(max_length=100)] = Field(default_factory=list)
-    label: Text = ""
+    label: Annotated[
+        str, StringConstraints(max_length=200, strip_whitespace=True, pattern=NO_NUL)
+    ] = ""
 
 
 class TokenCreatedOut(BaseModel):

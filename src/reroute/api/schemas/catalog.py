@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl, field_validator
 
 from reroute.api.schemas.common import Identifier, Name, Strict
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+
+MAX_URL = 1000
 
 
 class FacilityIn(Strict):
@@ -78,6 +80,13 @@ class ProductIn(Strict):
     part_number: Identifier
     name: Name
     image_url: HttpUrl | None = None
+
+    @field_validator("image_url")
+    @classmethod
+    def _fits(cls, url: HttpUrl | None) -> HttpUrl | None:
+        if url is not None and len(str(url)) > MAX_URL:
+            raise ValueError(f"URL should have at most {MAX_URL} characters")
+        return url
 
     def to_domain(self, product_id: str) -> Product:
         url = str(self.image_url) if self.image_url else None

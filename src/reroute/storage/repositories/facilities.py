@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
 from reroute.storage.tables import facilities, products
@@ -61,6 +61,13 @@ class FacilityRepository:
         if ids is not None:
             query = query.where(facilities.c.id.in_(list(ids)))
         return [_facility(r) for r in self.conn.execute(query)]
+
+    def fingerprint(self) -> tuple[int, str]:
+        """Changes whenever a facility is added or changed: lets callers cache the list."""
+        count, latest = self.conn.execute(
+            select(func.count(), func.max(facilities.c.updated_at))
+        ).one()
+        return int(count), str(latest)
 
     def save(self, facility: Facility, now: datetime) -> bool:
         """Insert or replace; answers whether the facility is new."""

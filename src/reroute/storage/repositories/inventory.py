@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
 
 from reroute.domain.clock import as_utc
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
@@ -28,29 +39,46 @@ class InventoryRepository:
         return self.get_many([(facility_id, product_id)], lock=lock)[(facility_id, product_id)]
 
     def get_many(self, keys: Iterable[Key], *, lock: bool = False) -> dict[Key, InventoryLevel]:
-        """Levels for `keys`; locked rows are taken in one fixed order so writers never deadlock."""
+        """Levels for `keys` (zero where none exists yet). Locked rows are taken in one fixed
+        order, so writers never deadlock; locking creates missing rows first, to have a row."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        t = inventory_levels
-        if lock:
-            self._ensure(wanted)
-        query = (
-            select(t)
-            .where(tuple_(t.c.facility_id, t.c.product_id).in_(wanted))
-            .order_by(t.c.facility_id, t.c.product_id)
-        )
-        if lock and self.postgres:
-            query = query.with_for_update()
-        found: dict[Key, InventoryLevel] = {}
-        for row in self.conn.execute(query):
-            key = (row.facility_id, row.product_id)
-            found[key] = InventoryLevel(
-                *key, row.quantity_on_hand, row.available_to_promise, row.reserved
-            )
-            self._known.add(key)
+        found = self._select(wanted, lock)
+        missing = [k for k in wanted if k not in found]
+        if lock and missing:
+            self._ensure(missing)
+            found.update(self._select(missing, lock))
         for key in wanted:
             found.setdefault(key, InventoryLevel(*key))
+        return found
+
+    def _select(self, wanted: list[Key], lock: bool) -> dict[Key, InventoryLevel]:
+        t = inventory_levels
+        conditions: list[ColumnElement[bool]]
+        if self.postgres:
+            conditions = [
+                tuple_(t.c.facility_id, t.c.product_id).in_(wanted[start : start + 1000])
+                for start in range(0, len(wanted), 1000)
+            ]
+        else:
+            # SQLite searches its index for row values only out of a subquery, not a list.
+            pairs = select(
+                func.json_extract(literal_column("value"), "$[0]"),
+                func.json_extract(literal_column("value"), "$[1]"),
+            ).select_from(func.json_each(json.dumps(wanted)))
+            conditions = [tuple_(t.c.facility_id, t.c.product_id).in_(pairs)]
+        found: dict[Key, InventoryLevel] = {}
+        for condition in conditions:
+            query = select(t).where(condition).order_by(t.c.facility_id, t.c.product_id)
+            if lock and self.postgres:
+                query = query.with_for_update()
+            for row in self.conn.execute(query):
+                key = (row.facility_id, row.product_id)
+                found[key] = InventoryLevel(
+                    *key, row.quantity_on_hand, row.available_to_promise, row.reserved
+                )
+                self._known.add(key)
         return found
 
     def _ensure(self, keys: list[Key]) -> None:
@@ -97,6 +125,41 @@ class InventoryRepository:
         rows = [_entry_row(e, now) for e in entries]
         if rows:
             self.conn.execute(insert(inventory_ledger), rows)
+
+    def save_many(
+        self, levels: Iterable[InventoryLevel], entries: Iterable[LedgerEntry], now: datetime
+    ) -> None:
+        """Write many locked levels (see `get_many(lock=True)`) and their entries at once."""
+        rows = [
+            {
+                "b_facility_id": level.facility_id,
+                "b_product_id": level.product_id,
+                "quantity_on_hand": level.quantity_on_hand,
+                "available_to_promise": level.available_to_promise,
+                "reserved": level.reserved,
+                "updated_at": now,
+            }
+            for level in levels
+        ]
+        if rows:
+            t = inventory_levels
+            self.conn.execute(
+                update(t)
+                .where(
+                    t.c.facility_id == bindparam("b_facility_id"),
+                    t.c.product_id == bindparam("b_product_id"),
+                )
+                .values(
+                    quantity_on_hand=bindparam("quantity_on_hand"),
+                    available_to_promise=bindparam("available_to_promise"),
+                    reserved=bindparam("reserved"),
+                    updated_at=bindparam("updated_at"),
+                ),
+                rows,
+            )
+        ledger_rows = [_entry_row(e, now) for e in entries]
+        if ledger_rows:
+            self.conn.execute(insert(inventory_ledger), ledger_rows)
 
     def ledger(
         self, facility_id: str, product_id: str, *, limit: int = 100, before_id: int | None = None

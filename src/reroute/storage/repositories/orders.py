@@ -37,6 +37,7 @@ def _item(row: Row[Any]) -> OrderItem:
         state=ItemState(row.state),
         facility_id=row.facility_id,
         shipment_id=str(row.shipment_id) if row.shipment_id is not None else None,
+        reserved_at=as_utc(row.reserved_at) if row.reserved_at is not None else None,
     )
 
 
@@ -130,8 +131,10 @@ class OrderRepository:
                 body_hash=body_hash,
                 created_at=now,
             )
+            # psycopg reports no row count for this insert; the returned row says it happened.
+            .returning(orders.c.id)
         )
-        if result.rowcount == 0:
+        if result.first() is None:
             return False
         self.conn.execute(
             insert(order_items),
@@ -154,6 +157,10 @@ class OrderRepository:
 
     def save_items(self, order_id: str, items: Iterable[OrderItem], now: datetime) -> None:
         """Write where each item stands now."""
+        self.save_items_of_many([(order_id, item) for item in items], now)
+
+    def save_items_of_many(self, pairs: Iterable[tuple[str, OrderItem]], now: datetime) -> None:
+        """The same for items of many orders, as (order id, item), in one statement."""
         rows = [
             {
                 "b_order_id": order_id,
@@ -161,9 +168,10 @@ class OrderRepository:
                 "state": str(item.state),
                 "facility_id": item.facility_id,
                 "shipment_id": _int_or_none(item.shipment_id),
+                "reserved_at": item.reserved_at,
                 "updated_at": now,
             }
-            for item in items
+            for order_id, item in pairs
         ]
         if rows:
             self.conn.execute(
@@ -176,6 +184,7 @@ class OrderRepository:
                     state=bindparam("state"),
                     facility_id=bindparam("facility_id"),
                     shipment_id=bindparam("shipment_id"),
+                    reserved_at=bindparam("reserved_at"),
                     updated_at=bindparam("updated_at"),
                 ),
                 rows,
@@ -196,6 +205,25 @@ class OrderRepository:
             .returning(shipments.c.id)
         )
         return Shipment(str(result.scalar_one()), order_id, facility_id, ShipmentState.READY, now)
+
+    def add_shipments(self, pairs: list[tuple[str, str]], now: datetime) -> list[str]:
+        """New ready shipments for (order id, facility id) pairs; answers their ids in order."""
+        if not pairs:
+            return []
+        rows = [
+            {
+                "order_id": order_id,
+                "facility_id": facility_id,
+                "state": str(ShipmentState.READY),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for order_id, facility_id in pairs
+        ]
+        result = self.conn.execute(
+            insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True), rows
+        )
+        return [str(r.id) for r in result]
 
     def shipment(self, shipment_id: str, *, lock: bool = False) -> Shipment | None:
         number = _int_or_none(shipment_id)
@@ -334,6 +362,7 @@ def _int_or_none(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         return None
+    return number if 0 < number < 2**63 else None

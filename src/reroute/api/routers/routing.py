@@ -1,0 +1,67 @@
+"""The routing rules document and batch runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel
+
+from reroute.api.deps import ActorDep, ContextDep
+from reroute.domain.routing.rules import default_rules, rules_to_json
+from reroute.services import routing
+
+router = APIRouter(prefix="/routing", tags=["routing"])
+
+
+class RulesOut(BaseModel):
+    default: bool
+    document: dict[str, Any]
+
+
+class RunOut(BaseModel):
+    orders: int
+    items: dict[str, int]
+    seconds: float
+
+
+RulesBody = Annotated[
+    dict[str, Any],
+    Body(
+        description=(
+            "routings[] (name, order_filter{shipping_methods, catalog_ids, min_priority, "
+            "max_priority}, inventory_rules[] (name, facility_filter{kinds, capabilities, "
+            "max_distance_km, facility_ids}, split, max_shipments, sort[distance|atp|sequence|"
+            "acceptance], unplaced next_rule|backorder|customer_care))"
+        ),
+        examples=[rules_to_json(default_rules())],
+    ),
+]
+
+
+@router.get("/rules", response_model=RulesOut)
+def get_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
+    """The rules in force; `default` is true while none were saved."""
+    document, is_default = routing.get_rules(ctx, actor)
+    return RulesOut(default=is_default, document=document)
+
+
+@router.put("/rules", response_model=RulesOut)
+def put_rules(body: RulesBody, ctx: ContextDep, actor: ActorDep) -> RulesOut:
+    """Replace the rules; refused with every bad path listed (422) unless all of it is valid."""
+    return RulesOut(default=False, document=routing.put_rules(ctx, body, actor))
+
+
+@router.delete("/rules", response_model=RulesOut)
+def reset_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
+    """Forget the saved rules: the defaults apply again."""
+    return RulesOut(default=True, document=routing.reset_rules(ctx, actor))
+
+
+@router.post("/runs", response_model=RunOut)
+def run_batch(ctx: ContextDep, actor: ActorDep) -> RunOut:
+    """Route every queued and backordered item now; answers counts by outcome."""
+    result = routing.run_batch(ctx, actor)
+    return RunOut(
+        orders=result.orders, items=dict(result.outcomes), seconds=round(result.seconds, 3)
+    )

@@ -1,0 +1,162 @@
+"""Rejection reasons, rejection requests and their answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from reroute.api.schemas.common import Identifier, Name, Strict
+from reroute.domain.orders import ItemState
+from reroute.domain.rejection import InventoryEffect, Reason
+from reroute.services.rejection import RejectionResult
+
+Comment = Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True)]
+Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")]
+
+
+class ReasonIn(Strict):
+    label: Name
+    inventory_effect: InventoryEffect
+    cascade: bool = False
+    decline_code: Code
+    decline_description: Name
+    sequence: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+    active: bool = True
+
+    def to_domain(self, reason_id: str) -> Reason:
+        return Reason(
+            reason_id,
+            self.label,
+            self.inventory_effect,
+            self.cascade,
+            self.decline_code,
+            self.decline_description,
+            self.sequence,
+            self.active,
+        )
+
+
+class ReasonOut(BaseModel):
+    reason_id: str
+    label: str
+    inventory_effect: InventoryEffect
+    cascade: bool
+    decline_code: str
+    decline_description: str
+    sequence: int
+    active: bool
+
+    @classmethod
+    def of(cls, r: Reason) -> ReasonOut:
+        return cls(
+            reason_id=r.id,
+            label=r.label,
+            inventory_effect=r.inventory_effect,
+            cascade=r.cascade,
+            decline_code=r.decline_code,
+            decline_description=r.decline_description,
+            sequence=r.sequence,
+            active=r.active,
+        )
+
+
+class RejectIn(Strict):
+    reason_id: Identifier | None = Field(
+        default=None, description="An active reason; none means the default decline (101)."
+    )
+    comment: Comment | None = None
+
+
+class RejectedOut(BaseModel):
+    order_id: str
+    item_id: str
+    shipment_id: str
+    facility_id: str
+    reason_id: str | None
+    cascaded: bool
+
+
+class RoutedOut(BaseModel):
+    order_id: str
+    item_id: str
+    state: ItemState
+    facility_id: str | None
+    shipment_id: str | None
+
+
+class LevelBrief(BaseModel):
+    product_id: str
+    quantity_on_hand: int
+    available_to_promise: int
+
+
+class RejectionOut(BaseModel):
+    rejected: list[RejectedOut]
+    routed: list[RoutedOut]
+    inventory: LevelBrief = Field(description="The rejecting facility's level of the product.")
+    levels: list[LevelBrief] = Field(description="Every product rejected there, first first.")
+
+    @classmethod
+    def of(cls, result: RejectionResult) -> RejectionOut:
+        levels = [
+            LevelBrief(
+                product_id=lv.product_id,
+                quantity_on_hand=lv.quantity_on_hand,
+                available_to_promise=lv.available_to_promise,
+            )
+            for lv in result.levels
+        ]
+        return cls(
+            rejected=[
+                RejectedOut(
+                    order_id=r.order_id,
+                    item_id=r.item_id,
+                    shipment_id=r.shipment_id,
+                    facility_id=r.facility_id,
+                    reason_id=r.reason_id,
+                    cascaded=r.cascaded,
+                )
+                for r in result.rejected
+            ],
+            routed=[
+                RoutedOut(
+                    order_id=r.order_id,
+                    item_id=r.item_id,
+                    state=r.state,
+                    facility_id=r.facility_id,
+                    shipment_id=r.shipment_id,
+                )
+                for r in result.routed
+            ],
+            inventory=levels[0],
+            levels=levels,
+        )
+
+
+class RejectionRowOut(BaseModel):
+    id: int
+    order_id: str
+    item_id: str
+    shipment_id: str
+    facility_id: str
+    product_id: str
+    quantity: int
+    reason_id: str | None
+    comment: str | None
+    cascaded: bool
+    actor: str
+    created_at: datetime
+
+
+class RejectionCountsOut(BaseModel):
+    by_facility: dict[str, int]
+    by_reason: dict[str, int]
+    by_product: dict[str, int]
+
+
+class RejectionsOut(BaseModel):
+    rejections: list[RejectionRowOut]
+    last_24_hours: RejectionCountsOut
+    last_7_days: RejectionCountsOut

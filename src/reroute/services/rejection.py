@@ -1,0 +1,334 @@
+"""Rejecting an item or a whole shipment at a store (SPEC section 4), in one transaction:
+release, the reason's inventory effect, the cascade, the records, and the re-route at once.
+
+The rejecting facility's inventory rows are locked before anything is decided, so two
+rejections, or a rejection and an order creation, on one product at one store serialise there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from reroute.domain.access import Principal
+from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
+from reroute.domain.inventory import InventoryLevel, LedgerEntry
+from reroute.domain.orders import (
+    REJECTABLE,
+    HistoryEntry,
+    ItemState,
+    Order,
+    OrderItem,
+    Shipment,
+    ShipmentState,
+    ShippingMethod,
+    shipment_state,
+)
+from reroute.domain.rejection import (
+    AVOID_SPLIT,
+    CASCADE,
+    NO_REASON,
+    Reason,
+    Reservation,
+    apply_effect,
+    shortage_victims,
+)
+from reroute.services.context import Context
+from reroute.services.routing import Routed, route_orders
+from reroute.storage.repositories.rejections import RejectionRecord
+from reroute.storage.unit_of_work import UnitOfWork, transact
+
+
+@dataclass(frozen=True)
+class Rejected:
+    order_id: str
+    item_id: str
+    shipment_id: str
+    facility_id: str
+    reason_id: str | None
+    cascaded: bool
+    state: ItemState
+
+
+@dataclass
+class RejectionResult:
+    rejected: list[Rejected]
+    routed: list[Routed]
+    #: The rejecting facility's levels of every product rejected there, first product first.
+    levels: list[InventoryLevel]
+
+
+@dataclass
+class _Target:
+    order: Order
+    item: OrderItem
+    reason: Reason
+    cascaded: bool
+
+
+@dataclass
+class _Rejection:
+    """One rejection being worked out inside its transaction."""
+
+    uow: UnitOfWork
+    ctx: Context
+    actor: Principal
+    request_id: str | None
+    comment: str | None
+    shipment: Shipment
+    targets: dict[tuple[str, str], _Target] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    levels: dict[tuple[str, str], InventoryLevel] = field(default_factory=dict)
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+    @property
+    def facility_id(self) -> str:
+        return self.shipment.facility_id
+
+    def level(self, product_id: str) -> InventoryLevel:
+        key = (self.facility_id, product_id)
+        if key not in self.levels:
+            self.levels.update(self.uow.inventory.get_many([key], lock=True))
+        return self.levels[key]
+
+    def take(self, order: Order, item: OrderItem, reason: Reason, cascaded: bool) -> bool:
+        key = (order.id, item.item_id)
+        if key in self.targets or item.state not in REJECTABLE:
+            return False
+        self.targets[key] = _Target(order, item, reason, cascaded)
+        self.orders[order.id] = order
+        self.entries.append(self.level(item.product_id).release(item.quantity, "/".join(key)))
+        return True
+
+    def take_rest_of_shipment(self, order: Order, shipment_id: str) -> None:
+        """Ship-complete orders, and every order while partial rejection is off, leave whole."""
+        if not (order.ship_complete or not self.ctx.settings(self.uow).partial_rejection):
+            return
+        for other in order.items:
+            if other.shipment_id == shipment_id and other.facility_id == self.facility_id:
+                self.take(order, other, self.avoid_split, cascaded=True)
+
+    @property
+    def avoid_split(self) -> Reason:
+        return _system_reason(self.uow, AVOID_SPLIT)
+
+
+def _system_reason(uow: UnitOfWork, reason_id: str) -> Reason:
+    reason = uow.rejections.reason(reason_id)
+    return reason or Reason(
+        reason_id,
+        reason_id,
+        NO_REASON.inventory_effect,
+        False,
+        "101",
+        NO_REASON.decline_description,
+    )
+
+
+def _reason(uow: UnitOfWork, reason_id: str | None) -> Reason:
+    if reason_id is None:
+        return NO_REASON
+    reason = uow.rejections.reason(reason_id)
+    if reason is None or not reason.active:
+        state = "unknown" if reason is None else "inactive"
+        raise Invalid(
+            f"Rejection reason {reason_id} is {state}.",
+            [FieldError("reason_id", f"Use one of the active reasons ({state}: {reason_id}).")],
+        )
+    return reason
+
+
+def reject_item(
+    ctx: Context,
+    shipment_id: str,
+    item_id: str,
+    reason_id: str | None,
+    comment: str | None,
+    actor: Principal,
+    request_id: str | None = None,
+) -> RejectionResult:
+    return _reject(ctx, shipment_id, item_id, reason_id, comment, actor, request_id)
+
+
+def reject_shipment(
+    ctx: Context,
+    shipment_id: str,
+    reason_id: str | None,
+    comment: str | None,
+    actor: Principal,
+    request_id: str | None = None,
+) -> RejectionResult:
+    return _reject(ctx, shipment_id, None, reason_id, comment, actor, request_id)
+
+
+def _reject(
+    ctx: Context,
+    shipment_id: str,
+    item_id: str | None,
+    reason_id: str | None,
+    comment: str | None,
+    actor: Principal,
+    request_id: str | None,
+) -> RejectionResult:
+    def work(uow: UnitOfWork) -> RejectionResult:
+        shipment = uow.orders.shipment(shipment_id, lock=True)
+        if shipment is None:
+            raise NotFound(f"No shipment {shipment_id}.")
+        actor.require_facility(shipment.facility_id)
+        order = uow.orders.get(shipment.order_id, lock=True)
+        assert order is not None
+        reason = _reason(uow, reason_id)
+        chosen = _chosen_items(order, shipment, item_id)
+        job = _Rejection(uow, ctx, actor, request_id, comment, shipment)
+        for item in chosen:
+            job.take(order, item, reason, cascaded=False)
+        if item_id is not None:
+            job.take_rest_of_shipment(order, shipment.id)
+        _effects_and_cascades(job, reason, chosen)
+        return _finish(job, [i.product_id for i in chosen])
+
+    return transact(ctx.db, work)
+
+
+def _chosen_items(order: Order, shipment: Shipment, item_id: str | None) -> list[OrderItem]:
+    if item_id is None:
+        items = [i for i in order.items if i.shipment_id == shipment.id and i.state in REJECTABLE]
+        if not items:
+            raise Conflict(
+                f"Shipment {shipment.id} has nothing left to reject (it is {shipment.state})."
+            )
+        return items
+    item = order.item(item_id)
+    if item is None:
+        raise NotFound(f"Order {order.id} has no item {item_id}.")
+    if item.shipment_id != shipment.id:
+        raise Conflict(
+            f"Item {item_id} is no longer in shipment {shipment.id} (it is {item.state}); "
+            "nothing was changed."
+        )
+    if item.state not in REJECTABLE:
+        raise Conflict(
+            f"Item {item_id} is {item.state}: only ready or in-progress items can be rejected."
+        )
+    return [item]
+
+
+def _effects_and_cascades(job: _Rejection, reason: Reason, chosen: list[OrderItem]) -> None:
+    """The reason's effect on each product, then the same product's other open items:
+    all of them for a cascading reason, else the newest while ATP is below 0."""
+    quantities: dict[str, int] = defaultdict(int)
+    for item in chosen:
+        quantities[item.product_id] += item.quantity
+    cascade = _system_reason(job.uow, CASCADE)
+    for product_id, quantity in quantities.items():
+        level = job.level(product_id)
+        open_items = [
+            o
+            for o in job.uow.rejections.open_items(job.facility_id, product_id)
+            if (o.order_id, o.item_id) not in job.targets
+        ]
+        if reason.cascade:
+            _take_open(job, [(o.order_id, o.item_id) for o in open_items], cascade)
+            open_items = []
+        reference = f"{job.shipment.order_id}/{chosen[0].item_id}"
+        entry = apply_effect(level, reason.inventory_effect, quantity, reference)
+        if entry is not None:
+            job.entries.append(entry)
+        if level.available_to_promise < 0 and open_items:
+            victims = shortage_victims(
+                [Reservation(o.order_id, o.item_id, o.quantity, o.reserved_at) for o in open_items],
+                -level.available_to_promise,
+            )
+            _take_open(job, [(v.order_id, v.item_id) for v in victims], cascade)
+
+
+def _take_open(job: _Rejection, keys: list[tuple[str, str]], cascade: Reason) -> None:
+    missing = sorted({order_id for order_id, _ in keys} - job.orders.keys())
+    job.orders.update(job.uow.orders.get_many(missing))
+    for order_id, item_id in keys:
+        order = job.orders[order_id]
+        item = order.item(item_id)
+        if item is not None and job.take(order, item, cascade, cascaded=True):
+            assert item.shipment_id is not None
+            job.take_rest_of_shipment(order, item.shipment_id)
+
+
+def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
+    uow, now = job.uow, job.uow.now
+    history: list[HistoryEntry] = []
+    records: list[RejectionRecord] = []
+    rejected: list[Rejected] = []
+    touched_shipments: dict[str, str] = {}
+    changed: list[tuple[str, OrderItem]] = []
+    for (order_id, item_id), target in job.targets.items():
+        item, order = target.item, target.order
+        shipment_id, before = item.shipment_id, item.state
+        assert shipment_id is not None
+        pickup = order.shipping_method is ShippingMethod.PICKUP
+        item.state = ItemState.CUSTOMER_CARE if pickup else ItemState.QUEUED
+        item.facility_id = item.shipment_id = item.reserved_at = None
+        changed.append((order_id, item))
+        touched_shipments[shipment_id] = order_id
+        uow.routing.exclude(order_id, item_id, job.facility_id, now)
+        reason_id = target.reason.id or None
+        records.append(
+            RejectionRecord(
+                order_id,
+                item_id,
+                shipment_id,
+                job.facility_id,
+                item.product_id,
+                item.quantity,
+                reason_id,
+                job.comment if not target.cascaded else None,
+                target.cascaded,
+                job.actor.id,
+                job.request_id,
+            )
+        )
+        history.append(
+            HistoryEntry(
+                order_id,
+                "rejected",
+                item_id=item_id,
+                shipment_id=shipment_id,
+                from_state=str(before),
+                to_state=str(item.state),
+                facility_id=job.facility_id,
+                reason_id=reason_id,
+                actor=job.actor.id,
+                request_id=job.request_id,
+                note=job.comment,
+            )
+        )
+        rejected.append(
+            Rejected(
+                order_id,
+                item_id,
+                shipment_id,
+                job.facility_id,
+                reason_id,
+                target.cascaded,
+                item.state,
+            )
+        )
+    uow.orders.save_items_of_many(changed, now)
+    for shipment_id, order_id in touched_shipments.items():
+        order = job.orders[order_id]
+        left = [i.state for i in order.items if i.shipment_id == shipment_id]
+        state = shipment_state(left, ShipmentState.DECLINED)
+        uow.orders.set_shipment_state(shipment_id, state, now)
+    touched = sorted(job.levels)
+    uow.inventory.save_many([job.levels[k] for k in touched], job.entries, now)
+    uow.rejections.record(records, now)
+    uow.orders.record(history, now)
+    uow.routing.count_day(now.date(), {job.facility_id: (0, 0, len(records))})
+    waiting = [o for o in job.orders.values() if any(i.state is ItemState.QUEUED for i in o.items)]
+    routed = route_orders(job.ctx, uow, waiting, actor=job.actor.id, request_id=job.request_id)
+    routed_keys = {(r.order_id, r.item_id) for r in routed}
+    for r in rejected:  # items that did not go back to routing (customer care) say so too
+        if (r.order_id, r.item_id) not in routed_keys:
+            routed.append(Routed(r.order_id, r.item_id, r.state, None, None))
+    order_of_products = list(dict.fromkeys(products))
+    levels = [uow.inventory.get(job.facility_id, p) for p in order_of_products]
+    return RejectionResult(rejected, routed, levels)

@@ -1,0 +1,746 @@
+"""Routing through the API on both databases (SPEC section 5): the rules document, where new
+orders go, what routing reserves and records, the store list it fills, batch runs and backorders.
+
+Facilities are placed due north of the ship-to address in central Chicago, so a facility's
+distance in km is exactly what the test says.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from reroute.cli import app as cli
+from reroute.domain.access import Role
+from reroute.domain.routing.geo import EARTH_RADIUS_KM
+from reroute.domain.routing.rules import default_rules, rules_to_json
+from reroute.services.context import Context
+from reroute.storage.unit_of_work import unit_of_work
+from tests.conftest import make_token
+from tests.support import count_stock, new_id, order_body, put_facility, put_product
+
+HOME = (41.88, -87.63)  # where order_body ships to
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
+Headers = dict[str, str]
+
+
+def place(client: TestClient, admin: Headers, km: float, **overrides: Any) -> str:
+    """A facility `km` due north of the ship-to address."""
+    return put_facility(
+        client, admin, latitude=HOME[0] + km / KM_PER_DEGREE, longitude=HOME[1], **overrides
+    )
+
+
+def stocked(client: TestClient, admin: Headers, km: float, held: dict[str, int], **kw: Any) -> str:
+    facility_id = place(client, admin, km, **kw)
+    for product_id, quantity in held.items():
+        count_stock(client, admin, facility_id, product_id, quantity)
+    return facility_id
+
+
+def create(client: TestClient, headers: Headers, items: list[tuple[str, int]], **kw: Any) -> Any:
+    response = client.post("/api/v1/orders", json=order_body(items, **kw), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def read(client: TestClient, admin: Headers, order_id: str) -> Any:
+    response = client.get(f"/api/v1/orders/{order_id}", headers=admin)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def where(order: Any) -> dict[str, tuple[str, str | None]]:
+    """Item id to (state, facility id)."""
+    return {i["item_id"]: (i["state"], i["facility_id"]) for i in order["items"]}
+
+
+def level(client: TestClient, admin: Headers, facility_id: str, product_id: str) -> Any:
+    response = client.get(f"/api/v1/facilities/{facility_id}/inventory/{product_id}", headers=admin)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def counters(shown: Any) -> tuple[int, int, int]:
+    return shown["quantity_on_hand"], shown["available_to_promise"], shown["reserved"]
+
+
+def put_rules(client: TestClient, admin: Headers, *inventory_rules: dict[str, Any]) -> None:
+    document = {"routings": [{"name": "Everything", "inventory_rules": list(inventory_rules)}]}
+    response = client.put("/api/v1/routing/rules", json=document, headers=admin)
+    assert response.status_code == 200, response.text
+
+
+def assert_counters_equal_ledger(context: Context) -> None:
+    with unit_of_work(context.db, write=False) as uow:
+        sums = uow.inventory.ledger_sums()
+        levels = uow.inventory.all_levels()
+    for key, lvl in levels.items():
+        counters = (lvl.quantity_on_hand, lvl.available_to_promise, lvl.reserved)
+        assert sums.get(key, (0, 0, 0)) == counters, key
+    assert set(sums) <= set(levels)
+
+
+def route_on_create(client: TestClient, admin: Headers, on: bool) -> None:
+    response = client.patch("/api/v1/settings", json={"route_on_create": on}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["route_on_create"] is on
+
+
+def run(client: TestClient, headers: Headers) -> Any:
+    response = client.post("/api/v1/routing/runs", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# The rules document ---------------------------------------------------------------------------
+
+VALID = {
+    "routings": [
+        {
+            "name": "  Web orders  ",
+            "order_filter": {"shipping_methods": ["standard", "standard"], "catalog_ids": ["web"]},
+            "inventory_rules": [
+                {"name": "Warehouses first", "facility_filter": {"kinds": ["warehouse"]}},
+                {"split": True, "sort": ["atp", "distance"], "unplaced": "backorder"},
+            ],
+        }
+    ]
+}
+
+
+def test_without_saved_rules_get_answers_the_spec_defaults(
+    client: TestClient, admin: Headers
+) -> None:
+    response = client.get("/api/v1/routing/rules", headers=admin)
+    assert response.status_code == 200
+    assert response.json() == {"default": True, "document": rules_to_json(default_rules())}
+
+
+def test_a_valid_document_is_saved_and_read_back_normalised(
+    client: TestClient, admin: Headers
+) -> None:
+    response = client.put("/api/v1/routing/rules", json=VALID, headers=admin)
+    assert response.status_code == 200, response.text
+    answered = response.json()
+    assert answered["default"] is False
+    routing = answered["document"]["routings"][0]
+    assert routing["name"] == "Web orders"
+    assert routing["order_filter"] == {
+        "shipping_methods": ["standard"],
+        "catalog_ids": ["web"],
+        "min_priority": None,
+        "max_priority": None,
+    }
+    first, second = routing["inventory_rules"]
+    assert (first["split"], first["max_shipments"], first["sort"]) == (False, 1, ["distance"])
+    assert first["unplaced"] == "next_rule"
+    assert first["facility_filter"]["kinds"] == ["warehouse"]
+    assert (second["name"], second["split"], second["max_shipments"]) == ("Inventory rule", True, 3)
+    assert (second["sort"], second["unplaced"]) == (["atp", "distance"], "backorder")
+    assert client.get("/api/v1/routing/rules", headers=admin).json() == answered
+
+
+def test_a_document_with_errors_is_refused_with_each_bad_path_and_nothing_is_saved(
+    client: TestClient, admin: Headers
+) -> None:
+    known = place(client, admin, 1)
+    client.put("/api/v1/routing/rules", json=VALID, headers=admin)
+    bad = {
+        "routings": [
+            {
+                "inventory_rules": [
+                    {"sort": ["distance", "cheapest"]},
+                    {"max_shipments": 2},
+                    {"facility_filter": {"facility_ids": [known, "F-nowhere"]}},
+                    {"colour": "red"},
+                ]
+            },
+            {"name": "Empty", "inventory_rules": []},
+        ]
+    }
+    response = client.put("/api/v1/routing/rules", json=bad, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    paths = [e["path"] for e in response.json()["errors"]]
+    assert sorted(paths) == [
+        "routings.0.inventory_rules.0.sort.1",
+        "routings.0.inventory_rules.1.max_shipments",
+        "routings.0.inventory_rules.2.facility_filter.facility_ids.1",
+        "routings.0.inventory_rules.3.colour",
+        "routings.1.inventory_rules",
+    ]
+    assert all(e["message"] for e in response.json()["errors"])
+    shown = client.get("/api/v1/routing/rules", headers=admin).json()
+    assert shown["default"] is False
+    assert shown["document"]["routings"][0]["name"] == "Web orders"
+
+
+def test_a_document_without_routings_or_rules_or_with_unknown_fields_saves_nothing(
+    client: TestClient, admin: Headers
+) -> None:
+    refused = {
+        "routings": {"routings": []},
+        "routings.0.inventory_rules": {"routings": [{"inventory_rules": []}]},
+        "version": {**VALID, "version": 2},
+    }
+    for path, bad in refused.items():
+        response = client.put("/api/v1/routing/rules", json=bad, headers=admin)
+        assert response.status_code == 422, path
+        assert [e["path"] for e in response.json()["errors"]] == [path]
+    assert client.get("/api/v1/routing/rules", headers=admin).json()["default"] is True
+
+
+def test_deleting_the_rules_brings_the_defaults_back(client: TestClient, admin: Headers) -> None:
+    client.put("/api/v1/routing/rules", json=VALID, headers=admin)
+    response = client.delete("/api/v1/routing/rules", headers=admin)
+    assert response.status_code == 200
+    defaults = {"default": True, "document": rules_to_json(default_rules())}
+    assert response.json() == defaults
+    assert client.get("/api/v1/routing/rules", headers=admin).json() == defaults
+
+
+def test_only_an_admin_may_change_the_rules(
+    client: TestClient, admin: Headers, integration: Headers, context: Context
+) -> None:
+    assert client.put("/api/v1/routing/rules", json=VALID, headers=integration).status_code == 403
+    assert client.delete("/api/v1/routing/rules", headers=integration).status_code == 403
+    assert client.get("/api/v1/routing/rules", headers=integration).status_code == 200
+    associate = make_token(context, Role.ASSOCIATE, [place(client, admin, 1)])
+    assert client.get("/api/v1/routing/rules", headers=associate).status_code == 403
+    assert client.put("/api/v1/routing/rules", json=VALID, headers=associate).status_code == 403
+    assert client.get("/api/v1/routing/rules", headers=admin).json()["default"] is True
+
+
+def test_saved_rules_decide_where_orders_go_and_deleting_them_restores_nearest(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    nearest = stocked(client, admin, 1, {p: 5}, sequence=9)
+    ranked_first = stocked(client, admin, 80, {p: 5}, sequence=1)
+    put_rules(client, admin, {"sort": ["sequence"]})
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", ranked_first)}
+    client.delete("/api/v1/routing/rules", headers=admin)
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", nearest)}
+
+
+# Eligibility ----------------------------------------------------------------------------------
+
+
+def test_an_inactive_facility_is_never_given_an_order(client: TestClient, admin: Headers) -> None:
+    p = put_product(client, admin)
+    closing = stocked(client, admin, 1, {p: 5})
+    far = stocked(client, admin, 90, {p: 5})
+    # Deactivated after its stock was counted: the stock is still there, but not to route.
+    place(client, admin, 1, facility_id=closing, active=False)
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", far)}
+
+
+def test_a_facility_that_rejected_an_item_is_never_chosen_for_it_again(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p = put_product(client, admin)
+    rejected = stocked(client, admin, 1, {p: 5})
+    other = stocked(client, admin, 90, {p: 5})
+    route_on_create(client, admin, False)
+    kept_apart, untouched = create(client, admin, [(p, 1)]), create(client, admin, [(p, 1)])
+    with unit_of_work(context.db) as uow:
+        uow.routing.exclude(kept_apart["order_id"], "1", rejected, uow.now)
+        uow.routing.exclude(kept_apart["order_id"], "1", rejected, uow.now)  # harmless repeat
+    run(client, admin)
+    assert where(read(client, admin, kept_apart["order_id"])) == {"1": ("ready", other)}
+    assert where(read(client, admin, untouched["order_id"])) == {"1": ("ready", rejected)}
+
+
+def test_a_facility_with_a_daily_capacity_of_one_gets_one_shipment_a_day(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    limited = stocked(client, admin, 1, {p: 10}, daily_capacity=1)
+    far = stocked(client, admin, 60, {p: 10})
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", limited)}
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", far)}
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", far)}
+    assert level(client, admin, limited, p)["available_to_promise"] == 9
+
+
+def test_a_facility_with_a_daily_capacity_of_zero_gets_nothing(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 10}, daily_capacity=0)
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("backorder", None)}
+
+
+def test_safety_stock_is_kept_back_from_routing(client: TestClient, admin: Headers) -> None:
+    p = put_product(client, admin)
+    guarded = stocked(client, admin, 1, {p: 5}, safety_stock=3)
+    far = stocked(client, admin, 90, {p: 5})
+    assert where(create(client, admin, [(p, 2)])) == {"1": ("ready", guarded)}
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", far)}
+    assert level(client, admin, guarded, p)["available_to_promise"] == 3
+
+
+def test_two_items_of_one_product_need_their_sum_at_one_facility(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 1})
+    two = stocked(client, admin, 50, {p: 2})
+    assert where(create(client, admin, [(p, 1), (p, 1)])) == {
+        "1": ("ready", two),
+        "2": ("ready", two),
+    }
+    assert level(client, admin, two, p)["available_to_promise"] == 0
+
+
+def test_a_rule_filter_keeps_orders_within_its_kinds_and_radius(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 5})  # a store: not of the kind asked
+    stocked(client, admin, 60, {p: 5}, kind="warehouse")  # outside the radius
+    inside = stocked(client, admin, 40, {p: 1}, kind="warehouse")
+    put_rules(
+        client,
+        admin,
+        {
+            "facility_filter": {"kinds": ["warehouse"], "max_distance_km": 50},
+            "unplaced": "customer_care",
+        },
+    )
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", inside)}
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("customer_care", None)}
+
+
+def test_a_rule_filter_on_facility_ids_then_the_next_rule(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    nearest = stocked(client, admin, 1, {p: 5})
+    listed = stocked(client, admin, 70, {p: 1})
+    put_rules(client, admin, {"facility_filter": {"facility_ids": [listed]}}, {"name": "Any"})
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", listed)}
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", nearest)}
+
+
+# Choice ---------------------------------------------------------------------------------------
+
+
+def test_the_nearest_facility_with_stock_gets_the_order(client: TestClient, admin: Headers) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 40, {p: 5})
+    nearest = stocked(client, admin, 4, {p: 5})
+    stocked(client, admin, 2, {})  # nearer, but holds none
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", nearest)}
+
+
+def test_one_facility_with_everything_beats_a_nearer_split(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    stocked(client, admin, 1, {a: 5})
+    stocked(client, admin, 2, {b: 5})
+    both = stocked(client, admin, 150, {a: 5, b: 5})
+    order = create(client, admin, [(a, 1), (b, 1)])
+    assert where(order) == {"1": ("ready", both), "2": ("ready", both)}
+    assert len(order["shipments"]) == 1
+
+
+def test_an_order_no_one_facility_can_take_is_split_into_one_shipment_per_facility(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    has_a = stocked(client, admin, 1, {a: 5})
+    has_b = stocked(client, admin, 2, {b: 5})
+    order = create(client, admin, [(a, 1), (b, 2)])
+    assert where(order) == {"1": ("ready", has_a), "2": ("ready", has_b)}
+    shipments = {s["facility_id"]: s for s in order["shipments"]}
+    assert set(shipments) == {has_a, has_b}
+    assert {s["state"] for s in shipments.values()} == {"ready"}
+    by_item = {i["item_id"]: i["shipment_id"] for i in order["items"]}
+    assert by_item == {
+        "1": shipments[has_a]["shipment_id"],
+        "2": shipments[has_b]["shipment_id"],
+    }
+
+
+def test_a_ship_complete_order_is_backordered_rather_than_split(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    has_a = stocked(client, admin, 1, {a: 5})
+    stocked(client, admin, 2, {b: 5})
+    order = create(client, admin, [(a, 1), (b, 1)], ship_complete=True)
+    assert where(order) == {"1": ("backorder", None), "2": ("backorder", None)}
+    assert order["shipments"] == []
+    assert level(client, admin, has_a, a)["available_to_promise"] == 5
+
+
+def test_a_split_uses_the_fewest_shipments_not_the_nearest_facilities(
+    client: TestClient, admin: Headers
+) -> None:
+    one, two, three = (put_product(client, admin) for _ in range(3))
+    stocked(client, admin, 1, {one: 5})  # Z
+    stocked(client, admin, 2, {two: 5})  # W
+    x = stocked(client, admin, 50, {one: 5, two: 5})
+    y = stocked(client, admin, 60, {three: 5})
+    order = create(client, admin, [(one, 1), (two, 1), (three, 1)])
+    assert where(order) == {"1": ("ready", x), "2": ("ready", x), "3": ("ready", y)}
+    assert len(order["shipments"]) == 2
+
+
+def test_max_shipments_of_the_rule_is_respected(client: TestClient, admin: Headers) -> None:
+    products = [put_product(client, admin) for _ in range(3)]
+    for n, p in enumerate(products):
+        stocked(client, admin, n + 1, {p: 5})
+    put_rules(client, admin, {"split": True, "max_shipments": 2, "unplaced": "backorder"})
+    order = create(client, admin, [(p, 1) for p in products])
+    states = sorted(state for state, _ in where(order).values())
+    assert states == ["backorder", "ready", "ready"]
+    assert len(order["shipments"]) == 2
+
+
+def test_acceptance_from_the_day_counters_ranks_facilities(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p = put_product(client, admin)
+    often_rejects = stocked(client, admin, 1, {p: 5})
+    rejected_long_ago = stocked(client, admin, 10, {p: 5})
+    no_history = stocked(client, admin, 20, {p: 5})
+    today = datetime.now(UTC).date()
+    with unit_of_work(context.db) as uow:
+        uow.routing.count_day(today, {often_rejects: (10, 10, 5)})
+        uow.routing.count_day(today - timedelta(days=3), {no_history: (4, 4, 0)})
+        uow.routing.count_day(today - timedelta(days=40), {rejected_long_ago: (10, 10, 10)})
+    put_rules(client, admin, {"sort": ["acceptance", "distance"]})
+    # 50% accepted < 100% for the other two; of those two, the nearer one.
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", rejected_long_ago)}
+
+
+def test_sorting_by_atp_picks_the_facility_holding_most(client: TestClient, admin: Headers) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 2})
+    most = stocked(client, admin, 90, {p: 40})
+    put_rules(client, admin, {"sort": ["atp"]})
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", most)}
+
+
+def test_a_pickup_order_goes_to_its_pickup_store_only_and_waits_there_for_stock(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 50})
+    pickup_store = stocked(client, admin, 30, {p: 1})
+    body: dict[str, Any] = {"shipping_method": "pickup", "pickup_facility_id": pickup_store}
+    assert where(create(client, admin, [(p, 1)], **body)) == {"1": ("ready", pickup_store)}
+    assert where(create(client, admin, [(p, 1)], **body)) == {"1": ("backorder", None)}
+
+
+def test_a_same_day_order_goes_to_a_same_day_store_within_30_km_else_customer_care(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    stocked(client, admin, 1, {p: 5}, capabilities=["ship"])
+    stocked(client, admin, 2, {p: 5}, kind="warehouse", capabilities=["ship", "same_day"])
+    stocked(client, admin, 35, {p: 5}, capabilities=["ship", "same_day"])
+    near = stocked(client, admin, 25, {p: 1}, capabilities=["ship", "same_day"])
+    assert where(create(client, admin, [(p, 1)], shipping_method="same_day")) == {
+        "1": ("ready", near)
+    }
+    assert where(create(client, admin, [(p, 1)], shipping_method="same_day")) == {
+        "1": ("customer_care", None)
+    }
+
+
+def test_an_order_no_facility_has_stock_for_is_backordered(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    place(client, admin, 1)
+    order = create(client, admin, [(p, 1)])
+    assert where(order) == {"1": ("backorder", None)}
+    rows = [h for h in order["history"] if h["event"] == "backorder"]
+    assert [(h["item_id"], h["from_state"], h["to_state"]) for h in rows] == [
+        ("1", "queued", "backorder")
+    ]
+
+
+# Reservations and records --------------------------------------------------------------------
+
+
+def test_routing_reserves_at_the_chosen_facility_with_reserve_rows_in_the_ledger(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    chosen = stocked(client, admin, 1, {a: 5, b: 3})
+    order = create(client, admin, [(a, 2), (b, 1), (a, 1)])
+    assert counters(level(client, admin, chosen, a)) == (5, 2, 3)
+    assert counters(level(client, admin, chosen, b)) == (3, 2, 1)
+    ledger = client.get(f"/api/v1/facilities/{chosen}/inventory/{a}/ledger", headers=admin).json()
+    reserves = sorted(
+        (r["reference"], r["qoh_diff"], r["atp_diff"]) for r in ledger if r["cause"] == "reserve"
+    )
+    oid = order["order_id"]
+    assert reserves == [(f"{oid}/1", 0, -2), (f"{oid}/3", 0, -1)]
+    assert_counters_equal_ledger(context)
+
+
+def test_every_assignment_is_an_order_history_row_with_facility_and_shipment(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    has_a = stocked(client, admin, 1, {a: 5})
+    has_b = stocked(client, admin, 2, {b: 5})
+    order = create(client, admin, [(a, 1), (b, 1)])
+    shipment_of = {i["item_id"]: i["shipment_id"] for i in order["items"]}
+    assigned = sorted(
+        (h["item_id"], h["facility_id"], h["shipment_id"], h["from_state"], h["to_state"])
+        for h in read(client, admin, order["order_id"])["history"]
+        if h["event"] == "assigned"
+    )
+    assert assigned == [
+        ("1", has_a, shipment_of["1"], "queued", "ready"),
+        ("2", has_b, shipment_of["2"], "queued", "ready"),
+    ]
+
+
+def test_the_order_shows_each_item_facility_shipment_and_state(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    has_a = stocked(client, admin, 1, {a: 5})
+    order_id = create(client, admin, [(a, 1), (b, 1)])["order_id"]
+    shown = read(client, admin, order_id)
+    items = {i["item_id"]: i for i in shown["items"]}
+    assert (items["1"]["state"], items["1"]["facility_id"]) == ("ready", has_a)
+    assert items["1"]["shipment_id"] == shown["shipments"][0]["shipment_id"]
+    assert (items["2"]["state"], items["2"]["facility_id"], items["2"]["shipment_id"]) == (
+        "backorder",
+        None,
+        None,
+    )
+    assert [(s["facility_id"], s["state"]) for s in shown["shipments"]] == [(has_a, "ready")]
+
+
+def test_every_shipment_id_is_unique(client: TestClient, admin: Headers) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    stocked(client, admin, 1, {a: 50})
+    stocked(client, admin, 2, {b: 50})
+    ids = [
+        s["shipment_id"]
+        for _ in range(4)
+        for s in create(client, admin, [(a, 1), (b, 1)])["shipments"]
+    ]
+    assert len(ids) == len(set(ids)) == 8
+
+
+# The store list -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_orders_at_one_store(client: TestClient, admin: Headers) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:6]
+    raincoat = put_product(
+        client, admin, name=f"Harbour Raincoat {tag}", sku=new_id("RAIN"), upc=f"0{tag}777"
+    )
+    scarf = put_product(client, admin, name=f"Wool scarf {tag}")
+    store = stocked(client, admin, 1, {raincoat: 5, scarf: 5})
+    wanted = create(
+        client,
+        admin,
+        [(raincoat, 1)],
+        order_id=new_id("WEB"),
+        customer={"name": f"Grace Hopper {tag}", "email": "grace@example.com"},
+    )
+    other = create(client, admin, [(scarf, 1)])
+    shown = client.get(f"/api/v1/products/{raincoat}", headers=admin).json()
+    return {"store": store, "tag": tag, "wanted": wanted, "other": other, "raincoat": shown}
+
+
+def store_list(client: TestClient, headers: Headers, store: str, **query: str) -> Any:
+    response = client.get(f"/api/v1/facilities/{store}/shipments", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_store_list_shows_the_ready_shipments_routed_there(
+    client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any]
+) -> None:
+    case = two_orders_at_one_store
+    listed = store_list(client, admin, case["store"], state="ready")
+    assert listed["total"] == 2
+    orders = {s["order_id"]: s for s in listed["shipments"]}
+    assert set(orders) == {case["wanted"]["order_id"], case["other"]["order_id"]}
+    shipment = orders[case["wanted"]["order_id"]]
+    assert shipment["shipment_id"] == case["wanted"]["items"][0]["shipment_id"]
+    assert (shipment["state"], shipment["facility_id"]) == ("ready", case["store"])
+    assert shipment["customer_name"] == f"Grace Hopper {case['tag']}"
+    (item,) = shipment["items"]
+    raincoat = case["raincoat"]
+    assert (item["sku"], item["upc"], item["name"]) == (
+        raincoat["sku"],
+        raincoat["upc"],
+        raincoat["name"],
+    )
+    assert (item["quantity"], item["state"]) == (1, "ready")
+    assert store_list(client, admin, case["store"], state="in_progress")["total"] == 0
+    assert store_list(client, admin, case["store"])["total"] == 2
+
+
+def test_the_store_list_search_finds_a_shipment_by_any_of_its_words_in_any_case(
+    client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any]
+) -> None:
+    case = two_orders_at_one_store
+    raincoat = case["raincoat"]
+    queries = {
+        "order id": case["wanted"]["order_id"].lower(),
+        "customer name": f"HOPPER {case['tag'].upper()}",
+        "sku": raincoat["sku"].lower(),
+        "upc": raincoat["upc"],
+        "product name": f"harbour RAINCOAT {case['tag']}",
+    }
+    for field, query in queries.items():
+        found = store_list(client, admin, case["store"], state="ready", q=query)
+        assert [s["order_id"] for s in found["shipments"]] == [case["wanted"]["order_id"]], field
+        assert found["total"] == 1, field
+
+
+def test_the_store_list_search_finds_nothing_for_an_unrelated_word(
+    client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any]
+) -> None:
+    found = store_list(client, admin, two_orders_at_one_store["store"], q="zeppelin")
+    assert found == {"total": 0, "shipments": []}
+
+
+def test_an_associate_sees_their_store_list_and_not_another_stores(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p = put_product(client, admin)
+    mine = stocked(client, admin, 1, {p: 5})
+    theirs = stocked(client, admin, 2, {p: 5})
+    create(client, admin, [(p, 1)])
+    associate = make_token(context, Role.ASSOCIATE, [mine])
+    assert store_list(client, associate, mine, state="ready")["total"] == 1
+    response = client.get(f"/api/v1/facilities/{theirs}/shipments", headers=associate)
+    assert response.status_code == 403
+
+
+# When routing runs ----------------------------------------------------------------------------
+
+
+def test_with_route_on_create_off_orders_stay_queued_until_a_run_routes_them(
+    client: TestClient, admin: Headers
+) -> None:
+    a, missing = put_product(client, admin), put_product(client, admin)
+    store = stocked(client, admin, 1, {a: 5})
+    route_on_create(client, admin, False)
+    waiting = [create(client, admin, [(a, 1)]) for _ in range(3)]
+    nowhere = create(client, admin, [(missing, 1), (a, 1)], ship_complete=True)
+    for order in [*waiting, nowhere]:
+        assert {state for state, _ in where(order).values()} == {"queued"}
+        assert order["shipments"] == []
+    assert level(client, admin, store, a)["available_to_promise"] == 5
+    answer = run(client, admin)
+    assert answer["orders"] == 4
+    assert answer["items"] == {"ready": 3, "backorder": 2}
+    for order in waiting:
+        assert where(read(client, admin, order["order_id"])) == {"1": ("ready", store)}
+    assert level(client, admin, store, a)["available_to_promise"] == 2
+    # Nothing left to route: a second run finds nothing to do but the backorders.
+    again = run(client, admin)
+    assert again["items"] == {"backorder": 2}
+
+
+def test_route_on_create_back_on_routes_new_orders_at_once(
+    client: TestClient, admin: Headers
+) -> None:
+    p = put_product(client, admin)
+    store = stocked(client, admin, 1, {p: 5})
+    route_on_create(client, admin, False)
+    route_on_create(client, admin, True)
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", store)}
+
+
+def test_only_an_admin_or_integration_may_start_a_run(
+    client: TestClient, admin: Headers, integration: Headers, context: Context
+) -> None:
+    associate = make_token(context, Role.ASSOCIATE, [place(client, admin, 1)])
+    assert client.post("/api/v1/routing/runs", headers=associate).status_code == 403
+    answer = run(client, integration)
+    assert (answer["orders"], answer["items"]) == (0, {})
+
+
+def test_the_route_command_routes_queued_orders(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p = put_product(client, admin)
+    store = stocked(client, admin, 1, {p: 5})
+    route_on_create(client, admin, False)
+    ids = [create(client, admin, [(p, 2)])["order_id"] for _ in range(3)]
+    result = CliRunner().invoke(cli, ["route", "--chunk", "10", "--database-url", context.db.url])
+    assert result.exit_code == 0, result.output
+    assert "Routed 3 orders" in result.output
+    assert "2 ready" in result.output and "1 backorder" in result.output
+    states = sorted(where(read(client, admin, i))["1"][0] for i in ids)
+    assert states == ["backorder", "ready", "ready"]
+    assert level(client, admin, store, p)["available_to_promise"] == 1
+
+
+# Backorders -----------------------------------------------------------------------------------
+
+
+def test_a_backordered_order_is_routed_as_soon_as_a_count_raises_atp(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p, other = put_product(client, admin), put_product(client, admin)
+    store = place(client, admin, 5)
+    order_id = create(client, admin, [(p, 2)])["order_id"]
+    assert where(read(client, admin, order_id)) == {"1": ("backorder", None)}
+    count_stock(client, admin, store, other, 9)  # another product: still waiting
+    count_stock(client, admin, store, p, 1)  # not enough yet
+    assert where(read(client, admin, order_id)) == {"1": ("backorder", None)}
+    answered = count_stock(client, admin, store, p, 3)
+    assert where(read(client, admin, order_id)) == {"1": ("ready", store)}
+    # The count answers the level after the backorder took its share.
+    assert (answered["quantity_on_hand"], answered["available_to_promise"]) == (3, 1)
+    assert answered["reserved"] == 2
+    history = read(client, admin, order_id)["history"]
+    assert [(h["event"], h["from_state"], h["to_state"]) for h in history[-1:]] == [
+        ("assigned", "backorder", "ready")
+    ]
+    assert_counters_equal_ledger(context)
+
+
+def test_a_backordered_item_joins_the_ready_shipment_its_order_has_where_stock_arrives(
+    client: TestClient, admin: Headers
+) -> None:
+    a, b = put_product(client, admin), put_product(client, admin)
+    store = stocked(client, admin, 1, {a: 5}, daily_capacity=1)
+    order = create(client, admin, [(a, 1), (b, 1)])
+    assert where(order) == {"1": ("ready", store), "2": ("backorder", None)}
+    # The store is at its daily capacity now, but extending a shipment adds no load.
+    count_stock(client, admin, store, b, 3)
+    shown = read(client, admin, order["order_id"])
+    assert where(shown) == {"1": ("ready", store), "2": ("ready", store)}
+    assert len(shown["shipments"]) == 1
+    assert {i["shipment_id"] for i in shown["items"]} == {shown["shipments"][0]["shipment_id"]}
+
+
+def test_stock_arriving_routes_as_many_backorders_as_it_covers(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    p = put_product(client, admin)
+    store = place(client, admin, 5)
+    ids = [create(client, admin, [(p, 1)])["order_id"] for _ in range(3)]
+    level_after = count_stock(client, admin, store, p, 2)
+    states = sorted(where(read(client, admin, i))["1"][0] for i in ids)
+    assert states == ["backorder", "ready", "ready"]
+    assert counters(level_after) == (2, 0, 2)
+    assert_counters_equal_ledger(context)
