@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from reroute import __version__
@@ -9,14 +12,17 @@ from reroute.api import problems
 from reroute.api.idempotency import IdempotencyMiddleware
 from reroute.api.routers import (
     admin,
+    cancellation,
     catalog,
     inventory,
+    notifications,
     orders,
     rejection,
     routing,
     shipments,
 )
 from reroute.config import Config
+from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.settings import RuntimeSettings
 from reroute.services.context import Context
 from reroute.storage.database import Database
@@ -27,8 +33,21 @@ def build_context(config: Config) -> Context:
     return Context(db=db, defaults=RuntimeSettings(mfg_id=config.mfg_id))
 
 
-def create_app(context: Context) -> FastAPI:
+def create_app(context: Context, *, worker: DeliveryWorker | None = None) -> FastAPI:
+    """The application; with a `worker`, webhook delivery runs beside it while it serves."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Reroute",
         version=__version__,
         description=(
@@ -39,7 +58,17 @@ def create_app(context: Context) -> FastAPI:
     app.state.context = context
     problems.install(app)
     api = APIRouter(prefix="/api/v1")
-    for module in (catalog, inventory, orders, shipments, rejection, routing, admin):
+    for module in (
+        catalog,
+        inventory,
+        orders,
+        shipments,
+        rejection,
+        cancellation,
+        routing,
+        notifications,
+        admin,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(IdempotencyMiddleware, context=context)
@@ -52,5 +81,9 @@ def create_app(context: Context) -> FastAPI:
 
 
 def from_environment() -> FastAPI:
-    """Factory for `uvicorn --factory` and multi-process serving: reads `REROUTE_*`."""
-    return create_app(build_context(Config()))
+    """Factory for `uvicorn --factory` and multi-process serving: reads `REROUTE_*`.
+    Delivers webhooks too unless REROUTE_SERVE_WORKER is false."""
+    config = Config()
+    context = build_context(config)
+    worker = DeliveryWorker(context, config.worker_settings()) if config.serve_worker else None
+    return create_app(context, worker=worker)

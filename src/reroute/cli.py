@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +13,12 @@ from rich.markup import escape
 
 from reroute.app import build_context, create_app
 from reroute.config import Config
+from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.errors import DomainError
 from reroute.importing import ImportFailed, ImportKind, import_path
 from reroute.services import tokens
+from reroute.services.context import Context
 from reroute.storage.migrate import upgrade
 
 app = typer.Typer(
@@ -80,9 +83,14 @@ def serve(
         int, typer.Option(help="API processes (PostgreSQL only for more than 1).")
     ] = 1,
     database_url: DatabaseOpt = None,
+    deliver: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Deliver webhooks in this process too.")
+    ] = True,
 ) -> None:
-    """Serve the API and pages."""
+    """Serve the API and pages (and deliver webhooks, unless --no-worker)."""
     config = _config(database_url)
+    if not deliver:
+        config = config.model_copy(update={"serve_worker": False})
     context = build_context(config)
     upgrade(context.db)
     host = host or config.host
@@ -93,6 +101,8 @@ def serve(
                 "[red]More than one API process needs PostgreSQL; SQLite has one writer.[/red]"
             )
             raise typer.Exit(2)
+        if not deliver:
+            os.environ["REROUTE_SERVE_WORKER"] = "false"
         uvicorn.run(
             "reroute.app:from_environment",
             factory=True,
@@ -102,7 +112,32 @@ def serve(
             log_level=config.log_level,
         )
         return
-    uvicorn.run(create_app(context), host=host, port=port, log_level=config.log_level)
+    uvicorn.run(
+        create_app(context, worker=_worker(context, config)),
+        host=host,
+        port=port,
+        log_level=config.log_level,
+    )
+
+
+def _worker(context: Context, config: Config) -> DeliveryWorker | None:
+    return DeliveryWorker(context, config.worker_settings()) if config.serve_worker else None
+
+
+@app.command()
+def worker(database_url: DatabaseOpt = None) -> None:
+    """Deliver webhooks until stopped (any number on PostgreSQL; one per SQLite file)."""
+    config = _config(database_url)
+    context = build_context(config)
+    upgrade(context.db)
+    delivery = DeliveryWorker(context, config.worker_settings())
+    err.print("Delivering webhooks; press Ctrl+C to stop.")
+    try:
+        delivery.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        delivery.stop()
 
 
 @app.command()
@@ -212,4 +247,9 @@ def demo(
         err.print(f"\nServe it with: reroute demo --keep{again}", markup=False, soft_wrap=True)
         return
     err.print("\nPress Ctrl+C to stop.")
-    uvicorn.run(create_app(context), host=host, port=port, log_level=config.log_level)
+    uvicorn.run(
+        create_app(context, worker=_worker(context, config)),
+        host=host,
+        port=port,
+        log_level=config.log_level,
+    )

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reroute.delivery.policy import parse_schedule
+from reroute.delivery.worker import WorkerSettings
+
 
 class Config(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REROUTE_", env_file=".env", extra="ignore")
@@ -18,6 +21,22 @@ class Config(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        description="Seconds before each delivery attempt, comma-separated (SPEC 6.3)",
+    )
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    serve_worker: bool = Field(default=True, description="Deliver webhooks inside `serve`")
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     session_secret: str = Field(
         default="", description="Signs session cookies; a random one per start if empty"
     )
+
+    def worker_settings(self) -> WorkerSettings:
+        return WorkerSettings(
+            schedule=parse_schedule(self.webhook_retry_schedule),
+            lease_seconds=self.webhook_lease_seconds,
+            concurrency=self.webhook_concurrency,
+            poll_seconds=self.worker_poll_seconds,
+        )

@@ -20,5 +20,10 @@ class Context:
     #: Read-mostly data kept between requests, each entry validated by its owner before use.
     cache: dict[str, Any] = field(default_factory=dict)
 
+    def wake(self) -> None:
+        """Something was written for the background workers: tell them now, not at next poll."""
+        for listener in self.wake_listeners:
+            listener()
+
     def settings(self, uow: UnitOfWork) -> RuntimeSettings:
         return self.defaults.merged(uow.settings.all())

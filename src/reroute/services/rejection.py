@@ -34,6 +34,8 @@ from reroute.domain.rejection import (
     shortage_victims,
 )
 from reroute.services.context import Context
+from reroute.services.notify import Line as NotifiedLine
+from reroute.services.notify import Notifier
 from reroute.services.routing import Routed, route_orders
 from reroute.storage.repositories.rejections import RejectionRecord
 from reroute.storage.unit_of_work import UnitOfWork, transact
@@ -64,6 +66,8 @@ class _Target:
     item: OrderItem
     reason: Reason
     cascaded: bool
+    #: The shipment the item was rejected from (the item itself no longer names it).
+    shipment_id: str = ""
 
 
 @dataclass
@@ -80,6 +84,8 @@ class _Rejection:
     orders: dict[str, Order] = field(default_factory=dict)
     levels: dict[tuple[str, str], InventoryLevel] = field(default_factory=dict)
     entries: list[LedgerEntry] = field(default_factory=list)
+    #: The reason of a whole-shipment rejection (None when one item was rejected).
+    whole_shipment_reason: Reason | None = None
 
     @property
     def facility_id(self) -> str:
@@ -180,6 +186,8 @@ def _reject(
         reason = _reason(uow, reason_id)
         chosen = _chosen_items(order, shipment, item_id)
         job = _Rejection(uow, ctx, actor, request_id, comment, shipment)
+        if item_id is None:
+            job.whole_shipment_reason = reason
         for item in chosen:
             job.take(order, item, reason, cascaded=False)
         if item_id is not None:
@@ -270,6 +278,7 @@ def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
         changed.append((order_id, item))
         touched_shipments[shipment_id] = order_id
         uow.routing.exclude(order_id, item_id, job.facility_id, now)
+        target.shipment_id = shipment_id
         reason_id = target.reason.id or None
         records.append(
             RejectionRecord(
@@ -323,8 +332,13 @@ def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
     uow.rejections.record(records, now)
     uow.orders.record(history, now)
     uow.routing.count_day(now.date(), {job.facility_id: (0, 0, len(records))})
+    notifier = Notifier(job.ctx, uow)
+    _declines(job, notifier, touched_shipments)
     waiting = [o for o in job.orders.values() if any(i.state is ItemState.QUEUED for i in o.items)]
-    routed = route_orders(job.ctx, uow, waiting, actor=job.actor.id, request_id=job.request_id)
+    routed = route_orders(
+        job.ctx, uow, waiting, actor=job.actor.id, request_id=job.request_id, notifier=notifier
+    )
+    notifier.flush()
     routed_keys = {(r.order_id, r.item_id) for r in routed}
     for r in rejected:  # items that did not go back to routing (customer care) say so too
         if (r.order_id, r.item_id) not in routed_keys:
@@ -332,3 +346,28 @@ def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
     order_of_products = list(dict.fromkeys(products))
     levels = [uow.inventory.get(job.facility_id, p) for p in order_of_products]
     return RejectionResult(rejected, routed, levels)
+
+
+def _declines(job: _Rejection, notifier: Notifier, shipments: dict[str, str]) -> None:
+    """One Store Decline per shipment that lost items, with the lines it lost."""
+    for shipment_id, order_id in shipments.items():
+        targets = [t for t in job.targets.values() if t.shipment_id == shipment_id]
+        whole = job.whole_shipment_reason if shipment_id == job.shipment.id else None
+        notifier.decline(
+            job.orders[order_id],
+            job.facility_id,
+            [
+                NotifiedLine(
+                    t.item, shipment_id, (t.reason.decline_code, t.reason.decline_description)
+                )
+                for t in targets
+            ],
+            whole_shipment=whole is not None,
+            whole_shipment_reason=(whole.decline_code, whole.decline_description)
+            if whole
+            else None,
+            availability={
+                t.item.product_id: job.levels[(job.facility_id, t.item.product_id)].quantity_on_hand
+                for t in targets
+            },
+        )

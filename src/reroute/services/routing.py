@@ -17,6 +17,7 @@ from typing import Any
 
 from reroute.domain.access import Principal, Role
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
+from reroute.domain.notifications import EventType
 from reroute.domain.orders import ROUTABLE, HistoryEntry, ItemState, Order, OrderItem
 from reroute.domain.routing.engine import Line, OrderPlan, OrderToRoute, plan_order
 from reroute.domain.routing.geo import unit_vector
@@ -29,6 +30,9 @@ from reroute.domain.routing.rules import (
 )
 from reroute.domain.routing.snapshot import Snapshot
 from reroute.services.context import Context
+from reroute.services.facility_cache import facilities
+from reroute.services.notify import Line as NotifiedLine
+from reroute.services.notify import Notifier
 from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
 
 #: Plans re-made after a concurrent writer took the stock they counted on, before giving up.
@@ -99,6 +103,7 @@ def route_orders(
     request_id: str | None = None,
     rules: RulesDocument | None = None,
     stock: StockView | None = None,
+    notifier: Notifier | None = None,
 ) -> list[Routed]:
     """Give every queued or backordered item of these orders a facility, or a state that says
     why not, within the caller's transaction. A batch passes its `stock` view from chunk to
@@ -108,10 +113,17 @@ def route_orders(
     if not wanted:
         return []
     rules = rules or current_rules(uow)
-    stock = stock or StockView(_sites(ctx, uow))
+    stock = stock or StockView(facilities(ctx, uow).sites)
     snapshot = stock.refresh(uow, wanted, _acceptance(ctx, uow, rules))
     plans, levels = _plan_and_lock(uow, wanted, rules, snapshot)
-    return _write(uow, [(pending[p.order_id], p) for p in plans], levels, actor, request_id)
+    own = notifier is None
+    notifier = notifier or Notifier(ctx, uow)
+    routed = _write(
+        uow, [(pending[p.order_id], p) for p in plans], levels, actor, request_id, notifier
+    )
+    if own:
+        notifier.flush()
+    return routed
 
 
 class StockView:
@@ -173,18 +185,6 @@ def _ready_shipments(order: Order) -> dict[str, str]:
         for i in order.items
         if i.state is ItemState.READY and i.facility_id and i.shipment_id
     }
-
-
-def _sites(ctx: Context, uow: UnitOfWork) -> Snapshot:
-    """The facilities as routing sees them, built again only when a facility changed."""
-    fingerprint = uow.facilities.fingerprint()
-    cached = ctx.cache.get("sites")
-    if cached is not None and cached[0] == fingerprint:
-        sites: Snapshot = cached[1]
-        return sites
-    sites = Snapshot.build(uow.facilities.list())
-    ctx.cache["sites"] = (fingerprint, sites)
-    return sites
 
 
 def _acceptance(ctx: Context, uow: UnitOfWork, rules: RulesDocument) -> dict[str, float]:
@@ -278,8 +278,10 @@ def _write(
     levels: Levels,
     actor: str,
     request_id: str | None,
+    notifier: Notifier,
 ) -> list[Routed]:
-    """Reserve, create or extend shipments, move the items, and write their history."""
+    """Reserve, create or extend shipments, move the items, write their history, and tell
+    subscribers where they went (`ready_shipment`, one per shipment placed)."""
     now = uow.now
     ready = {order.id: _ready_shipments(order) for order, _ in planned}
     new_pairs = [
@@ -327,6 +329,20 @@ def _write(
                 changed.append((order.id, item))
         for item in (items[p.line.item_id] for p in plan.placements):
             routed.append(_routed(order.id, item))
+        for facility_id in plan.facilities:
+            placed = [
+                items[p.line.item_id] for p in plan.placements if p.facility_id == facility_id
+            ]
+            notifier.add(
+                EventType.READY_SHIPMENT,
+                order,
+                facility_id,
+                [NotifiedLine(i, i.shipment_id) for i in placed],
+                availability={
+                    i.product_id: levels[(facility_id, i.product_id)].quantity_on_hand
+                    for i in placed
+                },
+            )
         for line in plan.unplaced:
             routed.append(_routed(order.id, items[line.item_id]))
     uow.orders.save_items_of_many(changed, now)
@@ -385,7 +401,7 @@ def run_batch(
     with unit_of_work(ctx.db, write=False) as uow:
         total = uow.routing.count_queued()
         rules = current_rules(uow)
-        stock = StockView(_sites(ctx, uow))
+        stock = StockView(facilities(ctx, uow).sites)
     done = 0
     after: str | None = None
     while True:

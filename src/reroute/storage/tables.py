@@ -289,3 +289,65 @@ users = Table(
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("email"),
 )
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    # The id is the event feed's cursor: events are read in the order they were written.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("order_id", ID, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("event_id"),
+    Index("ix_outbox_events_order", "order_id", "id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("disabled_reason", String(300)),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("deleted_at", TS),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", BigId, ForeignKey("outbox_events.id"), nullable=False),
+    Column("webhook_id", ID, ForeignKey("webhooks.id"), nullable=False),
+    # Events of one order reach one endpoint in order: (webhook_id, order_id) is a line.
+    Column("order_id", ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("locked_until", TS),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", TS, nullable=False),
+    Column("delivered_at", TS),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_line", "webhook_id", "order_id", "id"),
+    Index("ix_deliveries_event", "event_id"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigId, ForeignKey("deliveries.id"), nullable=False),
+    Column("attempted_at", TS, nullable=False),
+    Column("status_code", Integer),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text),
+    Column("response_excerpt", Text),
+    Index("ix_delivery_attempts_delivery", "delivery_id", "id"),
+)

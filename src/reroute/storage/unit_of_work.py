@@ -17,9 +17,11 @@ from reroute.storage.repositories.access import IdempotencyRepository, TokenRepo
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
 from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.orders import OrderRepository
+from reroute.storage.repositories.outbox import OutboxRepository
 from reroute.storage.repositories.rejections import RejectionRepository
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.repositories.settings import SettingsRepository
+from reroute.storage.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -35,6 +37,8 @@ class UnitOfWork:
         self.orders = OrderRepository(conn, postgres=postgres)
         self.routing = RoutingRepository(conn, postgres=postgres)
         self.rejections = RejectionRepository(conn, postgres=postgres)
+        self.outbox = OutboxRepository(conn)
+        self.webhooks = WebhookRepository(conn, postgres=postgres)
         self.tokens = TokenRepository(conn)
         self.settings = SettingsRepository(conn)
         self.idempotency = IdempotencyRepository(conn)

@@ -344,6 +344,10 @@ class _Rule:
             pair = self._best_pair(by_mask, rank, everything)
             if pair is not None:
                 return self._assign(lines, list(pair), rank)
+            if self.rule.max_shipments >= 3:
+                triple = self._best_triple(by_mask, rank, len(lines))
+                if triple is not None:
+                    return self._assign(lines, list(triple), rank)
         return self._greedy(lines, by_mask, rank)
 
     @staticmethod
@@ -363,6 +367,42 @@ class _Rule:
                         best, found = candidate, (first, second)
                     break
         return found
+
+    @staticmethod
+    def _best_triple(
+        best_for_mask: dict[frozenset[int], str], rank: dict[str, int], size: int
+    ) -> tuple[str, ...] | None:
+        """Three facilities that hold every line between them, the best-ranked such three; None
+        when no three do. Called once no pair does, so three is then the fewest.
+
+        `holding[s]` is the best rank of a facility holding at least the lines of bit set `s`
+        (a superset closure over the 2**size sets, size being at most EXACT_SPLIT_LIMIT). A
+        facility some better-ranked one outholds is never needed, so only the others are paired;
+        the best third for each pair is then one look-up.
+        """
+        nobody = len(rank)
+        holding = [nobody] * (1 << size)
+        bits: dict[str, int] = {}
+        for mask, facility_id in best_for_mask.items():
+            bits[facility_id] = sum(1 << n for n in mask)
+            holding[bits[facility_id]] = min(holding[bits[facility_id]], rank[facility_id])
+        for n in range(size):
+            step = 1 << n
+            for s in range(1 << size):
+                if not s & step and holding[s | step] < holding[s]:
+                    holding[s] = holding[s | step]
+        by_rank = {rank[f]: f for f in bits}
+        useful = sorted(rank[f] for f, b in bits.items() if holding[b] == rank[f])
+        everything = (1 << size) - 1
+        best: tuple[int, ...] | None = None
+        for n, first in enumerate(useful):
+            for second in useful[n + 1 :]:
+                third = holding[everything & ~(bits[by_rank[first]] | bits[by_rank[second]])]
+                if third != nobody:
+                    candidate = tuple(sorted((first, second, third)))
+                    if best is None or candidate < best:
+                        best = candidate
+        return None if best is None else tuple(by_rank[r] for r in best)
 
     def _greedy(
         self, lines: Sequence[Line], best_for_mask: dict[frozenset[int], str], rank: dict[str, int]

@@ -1,0 +1,24 @@
+"""Standard Webhooks signing: receivers verify with the public `standardwebhooks` library."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime
+
+from standardwebhooks.webhooks import Webhook
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def headers(secret: str, message_id: str, moment: datetime, body: str) -> dict[str, str]:
+    """The three headers of a signed request; `message_id` is the same on every retry."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, moment, body),
+        "content-type": "application/json",
+        "user-agent": "Reroute-Webhooks/1",
+    }

@@ -1,0 +1,142 @@
+"""Turning what happened into notifications, written to the outbox in the same transaction
+(SPEC section 6.1). Callers say what happened; this module knows the payload's words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reroute.domain.facilities import Facility, Product
+from reroute.domain.notifications import (
+    DEFAULT_DECLINE,
+    Event,
+    EventType,
+    Location,
+    PayloadLine,
+    build,
+)
+from reroute.domain.orders import Order, OrderItem
+from reroute.services.context import Context
+from reroute.services.facility_cache import facilities
+from reroute.storage.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Line:
+    """One item in a notification: the item, the shipment it was in, and its own reason."""
+
+    item: OrderItem
+    shipment_id: str | None
+    reason: tuple[str, str] | None = None
+
+
+def location(facility: Facility) -> Location:
+    return Location(facility.external_location_id, facility.name, facility.fulfiller_id)
+
+
+class Notifier:
+    """Collects the events of one transaction, then writes them and their deliveries."""
+
+    def __init__(self, ctx: Context, uow: UnitOfWork) -> None:
+        self.ctx = ctx
+        self.uow = uow
+        self.events: list[Event] = []
+        self._products: dict[str, Product] = {}
+        self._mfg_id: str | None = None
+
+    @property
+    def mfg_id(self) -> str:
+        if self._mfg_id is None:
+            self._mfg_id = self.ctx.settings(self.uow).mfg_id
+        return self._mfg_id
+
+    def products(self, ids: Iterable[str]) -> dict[str, Product]:
+        missing = [i for i in set(ids) if i not in self._products]
+        if missing:
+            self._products.update(self.uow.products.get_many(missing))
+        return self._products
+
+    def add(
+        self,
+        event_type: EventType,
+        order: Order,
+        facility_id: str | None,
+        lines: Sequence[Line],
+        *,
+        reason: tuple[str, str] | None = None,
+        order_item_id: str | None = None,
+        availability: dict[str, int] | None = None,
+    ) -> None:
+        """One event. Store Decline only for inventory-based orders (SPEC 6.1).
+
+        `availability` is the facility's QOH by product where the caller holds it already.
+        """
+        if event_type is EventType.STORE_DECLINE and not order.inventory_based:
+            return
+        known = facilities(self.ctx, self.uow).by_id
+        facility = known.get(facility_id) if facility_id else None
+        products = self.products(line.item.product_id for line in lines)
+        if availability is None:
+            availability = self._availability(facility_id, [line.item.product_id for line in lines])
+        payload_lines = [
+            PayloadLine(
+                item_id=line.item.item_id,
+                shipment_id=line.shipment_id,
+                part_number=products[line.item.product_id].part_number,
+                upc=products[line.item.product_id].upc,
+                quantity=line.item.quantity,
+                location_availability=availability.get(line.item.product_id),
+                reason_code=line.reason[0] if line.reason else None,
+                reason_description=line.reason[1] if line.reason else None,
+            )
+            for line in lines
+        ]
+        self.events.append(
+            build(
+                event_type,
+                order_id=order.id,
+                location=location(facility) if facility else None,
+                moment=self.uow.now,
+                lines=payload_lines,
+                mfg_id=self.mfg_id,
+                catalog_id=order.catalog_id,
+                reason=reason,
+                order_item_id=order_item_id,
+            )
+        )
+
+    def decline(
+        self,
+        order: Order,
+        facility_id: str,
+        lines: Sequence[Line],
+        *,
+        whole_shipment_reason: tuple[str, str] | None = None,
+        whole_shipment: bool = False,
+        availability: dict[str, int] | None = None,
+    ) -> None:
+        """A Store Decline: lines carry their reasons, or the whole shipment carries one
+        (the default decline when none was given)."""
+        reason = (whole_shipment_reason or DEFAULT_DECLINE) if whole_shipment else None
+        self.add(
+            EventType.STORE_DECLINE,
+            order,
+            facility_id,
+            lines,
+            reason=reason,
+            availability=availability,
+        )
+
+    def _availability(self, facility_id: str | None, product_ids: list[str]) -> dict[str, int]:
+        """The facility's QOH of each product as this transaction leaves it."""
+        if facility_id is None:
+            return {}
+        levels = self.uow.inventory.get_many([(facility_id, p) for p in set(product_ids)])
+        return {p: level.quantity_on_hand for (_, p), level in levels.items()}
+
+    def flush(self) -> None:
+        if not self.events:
+            return
+        self.uow.outbox.append(self.events, self.uow.outbox.subscribers(), self.uow.now)
+        self.events = []
+        self.uow.after_commit.append(self.ctx.wake)

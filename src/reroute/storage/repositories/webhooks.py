@@ -1,0 +1,270 @@
+"""Webhook endpoints, their deliveries (claimed with a lease) and every attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from reroute.domain.clock import as_utc
+from reroute.storage.tables import deliveries, delivery_attempts, outbox_events, webhooks
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    event_types: list[str]
+    secret: str
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery taken for one attempt: everything needed to send it."""
+
+    id: int
+    attempts: int
+    webhook_id: str
+    url: str
+    secret: str
+    message_id: str
+    body: str
+
+
+def _webhook(row: Any) -> Webhook:
+    return Webhook(
+        row.id,
+        row.url,
+        list(row.event_types),
+        row.secret,
+        row.active,
+        row.disabled_reason,
+        as_utc(row.created_at),
+    )
+
+
+class WebhookRepository:
+    def __init__(self, conn: Connection, *, postgres: bool) -> None:
+        self.conn = conn
+        self.postgres = postgres
+
+    # Endpoints ----------------------------------------------------------------------------
+
+    def add(self, webhook: Webhook, now: datetime) -> None:
+        self.conn.execute(
+            insert(webhooks).values(
+                id=webhook.id,
+                url=webhook.url,
+                event_types=webhook.event_types,
+                secret=webhook.secret,
+                active=webhook.active,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def get(self, webhook_id: str) -> Webhook | None:
+        t = webhooks
+        row = self.conn.execute(
+            select(t).where(t.c.id == webhook_id, t.c.deleted_at.is_(None))
+        ).first()
+        return _webhook(row) if row else None
+
+    def all(self) -> list[Webhook]:
+        t = webhooks
+        rows = self.conn.execute(select(t).where(t.c.deleted_at.is_(None)).order_by(t.c.created_at))
+        return [_webhook(r) for r in rows]
+
+    def set_active(self, webhook_id: str, active: bool, reason: str | None, now: datetime) -> None:
+        self.conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id)
+            .values(active=active, disabled_reason=reason, updated_at=now)
+        )
+
+    def remove(self, webhook_id: str, now: datetime) -> None:
+        """Stop for good: pending deliveries are dropped; the log of what was sent stays."""
+        self.conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id)
+            .values(active=False, deleted_at=now, updated_at=now)
+        )
+        self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
+            .values(status="canceled", locked_until=None)
+        )
+
+    # Deliveries ---------------------------------------------------------------------------
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+        """Take due deliveries that head their (endpoint, order) line, for one attempt each.
+
+        The lease (`locked_until`) is committed before anything is sent: a worker that dies
+        mid-send leaves rows that become claimable again when the lease runs out.
+        """
+        d = deliveries
+        earlier = aliased(deliveries)
+        due = and_(
+            d.c.status == "pending",
+            d.c.next_attempt_at <= now,
+            or_(d.c.locked_until.is_(None), d.c.locked_until < now),
+            ~exists().where(
+                earlier.c.webhook_id == d.c.webhook_id,
+                earlier.c.order_id == d.c.order_id,
+                earlier.c.status == "pending",
+                earlier.c.id < d.c.id,
+            ),
+        )
+        heads = select(d.c.id).where(due).order_by(d.c.id).limit(limit)
+        if self.postgres:
+            heads = heads.with_for_update(skip_locked=True, of=d)
+            ids = [r.id for r in self.conn.execute(heads)]
+            if not ids:
+                return []
+            self.conn.execute(update(d).where(d.c.id.in_(ids)).values(locked_until=lease_until))
+        else:
+            # One writer at a time: the update claims exactly what the subquery selected.
+            result = self.conn.execute(
+                update(d)
+                .where(d.c.id.in_(heads))
+                .values(locked_until=lease_until)
+                .returning(d.c.id)
+            )
+            ids = [r.id for r in result]
+            if not ids:
+                return []
+        rows = self.conn.execute(
+            select(
+                d.c.id,
+                d.c.attempts,
+                d.c.webhook_id,
+                webhooks.c.url,
+                webhooks.c.secret,
+                outbox_events.c.event_id,
+                outbox_events.c.body,
+            )
+            .join(webhooks, webhooks.c.id == d.c.webhook_id)
+            .join(outbox_events, outbox_events.c.id == d.c.event_id)
+            .where(d.c.id.in_(ids))
+            .order_by(d.c.id)
+        )
+        return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def record_attempt(
+        self,
+        delivery_id: int,
+        *,
+        at: datetime,
+        status_code: int | None,
+        duration_ms: int,
+        error: str | None,
+        excerpt: str | None,
+    ) -> None:
+        self.conn.execute(
+            insert(delivery_attempts).values(
+                delivery_id=delivery_id,
+                attempted_at=at,
+                status_code=status_code,
+                duration_ms=duration_ms,
+                error=error,
+                response_excerpt=excerpt,
+            )
+        )
+
+    def settle(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime,
+        status_code: int | None,
+        error: str | None,
+        delivered_at: datetime | None,
+    ) -> None:
+        self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(
+                status=status,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                locked_until=None,
+                last_status_code=status_code,
+                last_error=error,
+                delivered_at=delivered_at,
+            )
+        )
+
+    def fail_pending_of(self, webhook_id: str, reason: str) -> None:
+        self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
+            .values(status="failed", last_error=reason, locked_until=None)
+        )
+
+    def deliveries_of(
+        self, webhook_id: str, limit: int, before_id: int | None
+    ) -> list[dict[str, Any]]:
+        d = deliveries
+        query = (
+            select(d, outbox_events.c.event_id.label("message_id"), outbox_events.c.event_type)
+            .join(outbox_events, outbox_events.c.id == d.c.event_id)
+            .where(d.c.webhook_id == webhook_id)
+            .order_by(d.c.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            query = query.where(d.c.id < before_id)
+        found = [dict(r._mapping) for r in self.conn.execute(query)]
+        ids = [f["id"] for f in found]
+        attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            a = delivery_attempts
+            for row in self.conn.execute(
+                select(a).where(a.c.delivery_id.in_(ids)).order_by(a.c.id)
+            ):
+                entry = dict(row._mapping)
+                entry["attempted_at"] = as_utc(entry["attempted_at"])
+                attempts[row.delivery_id].append(entry)
+        for f in found:
+            for key in ("next_attempt_at", "created_at", "delivered_at", "locked_until"):
+                if f.get(key) is not None:
+                    f[key] = as_utc(f[key])
+            f["attempt_log"] = attempts[f["id"]]
+        return found
+
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        return dict(row._mapping) if row else None
+
+    def replay(self, delivery_id: int, now: datetime) -> None:
+        """Send again from the start of the schedule (same event, same webhook-id)."""
+        self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
+        )
+
+    def pending_count(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).where(deliveries.c.status == "pending")
+            ).scalar_one()
+        )
