@@ -32,6 +32,9 @@ PG_URL = os.environ.get(
     "REROUTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 MFG_ID = "11111"
+#: Tables whose rows come from migrations rather than from tests.
+SEEDED_TABLES = ("rejection_reasons",)
+_SEEDED: dict[str, dict[str, list[dict[str, object]]]] = {}
 
 
 def _postgres_problem() -> str | None:
@@ -59,6 +62,11 @@ def postgres_url() -> Iterator[str]:
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     upgrade(db)
+    with db.engine.connect() as conn:  # what migrations seed, put back after every test
+        _SEEDED[url] = {
+            name: [dict(r._mapping) for r in conn.execute(metadata.tables[name].select())]
+            for name in SEEDED_TABLES
+        }
     db.dispose()
     yield url
     with admin.connect() as conn:
@@ -77,9 +85,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _empty_postgres(url: str) -> None:
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    # Deleting table by table is ten times quicker than TRUNCATE on tables this small; ids
+    # do not restart, which no test relies on (they use random ids).
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        for table, rows in _SEEDED.get(url, {}).items():
+            if rows:
+                conn.execute(metadata.tables[table].insert(), rows)
     engine.dispose()
 
 

@@ -27,9 +27,9 @@ from tests.support import (
 ANYTHING = [
     ("GET", "/api/v1/facilities"),
     ("GET", "/api/v1/settings"),
-    ("GET", "/api/v1/orders/O-1"),
-    ("GET", "/api/v1/facilities/F-1/shipments"),
-    ("PUT", "/api/v1/products/P-1"),
+    ("GET", f"/api/v1/orders/{new_id('O')}"),
+    ("GET", f"/api/v1/facilities/{new_id('F')}/shipments"),
+    ("PUT", f"/api/v1/products/{new_id('P')}"),
     ("POST", "/api/v1/orders"),
     ("PATCH", "/api/v1/settings"),
     ("DELETE", "/api/v1/tokens/1"),
@@ -144,8 +144,8 @@ def test_a_token_request_that_does_not_fit_its_role_is_refused_and_creates_nothi
     before = client.get("/api/v1/tokens", headers=admin).json()
     for body, status in [
         ({"role": "associate"}, 422),
-        ({"role": "integration", "facilities": ["F-1"]}, 422),
-        ({"role": "associate", "facilities": ["F-unknown"]}, 404),
+        ({"role": "integration", "facilities": [new_id("F")]}, 422),
+        ({"role": "associate", "facilities": [new_id("F")]}, 404),
         ({"role": "superuser"}, 422),
     ]:
         with subtests.test(**body):

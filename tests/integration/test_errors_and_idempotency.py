@@ -45,7 +45,7 @@ def row_counts(context: Context) -> dict[str, int]:
         }
 
 
-Request = Callable[[TestClient, dict[str, str], dict[str, str]], Any]
+Request = Callable[[TestClient, dict[str, str], dict[str, Any]], Any]
 
 ERRORS: list[tuple[str, int, Request]] = [
     ("no token", 401, lambda c, admin, setup: c.get("/api/v1/facilities")),
@@ -64,7 +64,7 @@ ERRORS: list[tuple[str, int, Request]] = [
     (
         "unknown facility",
         404,
-        lambda c, admin, setup: c.get("/api/v1/facilities/F-0", headers=admin),
+        lambda c, admin, setup: c.get(f"/api/v1/facilities/{new_id('F')}", headers=admin),
     ),
     ("unknown route", 404, lambda c, admin, setup: c.get("/api/v1/nowhere", headers=admin)),
     ("method", 405, lambda c, admin, setup: c.delete("/api/v1/facilities", headers=admin)),
@@ -81,14 +81,14 @@ ERRORS: list[tuple[str, int, Request]] = [
         "schema",
         422,
         lambda c, admin, setup: c.put(
-            "/api/v1/facilities/F-1", json={"kind": "moon"}, headers=admin
+            f"/api/v1/facilities/{new_id('F')}", json={"kind": "moon"}, headers=admin
         ),
     ),
     (
         "broken json",
         422,
         lambda c, admin, setup: c.put(
-            "/api/v1/facilities/F-1",
+            f"/api/v1/facilities/{new_id('F')}",
             content=b'{"name": ',
             headers={**admin, "content-type": "application/json"},
         ),
@@ -180,24 +180,24 @@ def test_a_forbidden_stock_count_leaves_the_level_and_ledger_unchanged(
 
 
 UNSTORABLE: list[tuple[str, str, dict[str, Any], str]] = [
-    ("PUT", "/api/v1/facilities/F-nul", facility_body(name="Store\x00 1"), "name"),
-    ("PUT", "/api/v1/products/P-nul", product_body(name="Shirt\x00"), "name"),
+    ("PUT", f"/api/v1/facilities/{new_id('F')}", facility_body(name="Store\x00 1"), "name"),
+    ("PUT", f"/api/v1/products/{new_id('P')}", product_body(name="Shirt\x00"), "name"),
     (
         "PUT",
-        "/api/v1/products/P-long-url",
+        f"/api/v1/products/{new_id('P')}",
         product_body(image_url="https://images.example.com/" + "a" * 1000),
         "image_url",
     ),
     (
         "POST",
         "/api/v1/orders",
-        order_body([("P-any", 1)], customer={"name": "Ada\x00", "email": "a@example.com"}),
+        order_body([(new_id("P"), 1)], customer={"name": "Ada\x00", "email": "a@example.com"}),
         "customer.name",
     ),
     (
         "POST",
         "/api/v1/orders",
-        order_body([("P-any", 1)], ship_to={"city": "\x00", "latitude": 1, "longitude": 1}),
+        order_body([(new_id("P"), 1)], ship_to={"city": "\x00", "latitude": 1, "longitude": 1}),
         "ship_to.city",
     ),
     ("POST", "/api/v1/tokens", {"role": "integration", "label": "l" * 201}, "label"),

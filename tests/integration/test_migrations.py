@@ -21,6 +21,7 @@ from reroute.storage.database import Database
 from reroute.storage.migrate import current_revision, head_revision, upgrade
 from reroute.storage.tables import facilities, metadata
 from reroute.storage.unit_of_work import unit_of_work
+from tests.support import new_id
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -99,9 +100,10 @@ def test_db_upgrade_twice_is_harmless_and_keeps_the_data(empty_database_url: str
     assert first.stdout == ""
     db = Database(empty_database_url)
     try:
+        facility_id = new_id("F")
         with unit_of_work(db) as uow:
             uow.facilities.save(
-                Facility("F-1", "Store", FacilityKind.STORE, "L-1", "70125", 41.88, -87.63),
+                Facility(facility_id, "Store", FacilityKind.STORE, "L-1", "70125", 41.88, -87.63),
                 uow.now,
             )
         again = runner.invoke(
@@ -110,7 +112,7 @@ def test_db_upgrade_twice_is_harmless_and_keeps_the_data(empty_database_url: str
         assert again.exit_code == 0, again.output
         assert current_revision(db) == head_revision(db)
         with db.transaction(write=False) as conn:
-            assert conn.execute(select(facilities.c.id)).scalars().all() == ["F-1"]
+            assert conn.execute(select(facilities.c.id)).scalars().all() == [facility_id]
         assert differences(db) == []
     finally:
         db.dispose()
