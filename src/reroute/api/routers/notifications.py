@@ -66,10 +66,7 @@ def list_deliveries(
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
 def retry_delivery(delivery_id: BigId, ctx: ContextDep, actor: ActorDep) -> DeliveryOut:
     """Replay a delivered or failed delivery: the same body under the same webhook-id."""
-    row = webhooks.retry_delivery(ctx, delivery_id, actor)
-    row.setdefault("message_id", "")
-    row.setdefault("event_type", "")
-    return DeliveryOut.of(row)
+    return DeliveryOut.of(webhooks.retry_delivery(ctx, delivery_id, actor))
 
 
 @router.get("/events", response_model=EventPage)

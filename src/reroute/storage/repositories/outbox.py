@@ -30,11 +30,10 @@ class OutboxRepository:
         self.conn = conn
 
     def subscribers(self) -> list[tuple[str, list[str]]]:
-        """Active webhooks and the event types each wants."""
+        """Webhooks not deleted and the event types each wants. A disabled one gets its
+        deliveries too: they wait, unsent, until it is enabled again."""
         t = webhooks
-        rows = self.conn.execute(
-            select(t.c.id, t.c.event_types).where(t.c.active.is_(True), t.c.deleted_at.is_(None))
-        )
+        rows = self.conn.execute(select(t.c.id, t.c.event_types).where(t.c.deleted_at.is_(None)))
         return [(r.id, list(r.event_types)) for r in rows]
 
     def append(

@@ -113,17 +113,20 @@ class WebhookRepository:
     # Deliveries ---------------------------------------------------------------------------
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
-        """Take due deliveries that head their (endpoint, order) line, for one attempt each.
+        """Take due deliveries of enabled endpoints that head their (endpoint, order) line,
+        for one attempt each.
 
         The lease (`locked_until`) is committed before anything is sent: a worker that dies
         mid-send leaves rows that become claimable again when the lease runs out.
         """
         d = deliveries
         earlier = aliased(deliveries)
+        active = select(webhooks.c.id).where(webhooks.c.active.is_(True))
         due = and_(
             d.c.status == "pending",
             d.c.next_attempt_at <= now,
             or_(d.c.locked_until.is_(None), d.c.locked_until < now),
+            d.c.webhook_id.in_(active),  # a disabled endpoint's deliveries wait
             ~exists().where(
                 earlier.c.webhook_id == d.c.webhook_id,
                 earlier.c.order_id == d.c.order_id,
@@ -223,16 +226,28 @@ class WebhookRepository:
         self, webhook_id: str, limit: int, before_id: int | None
     ) -> list[dict[str, Any]]:
         d = deliveries
-        query = (
-            select(d, outbox_events.c.event_id.label("message_id"), outbox_events.c.event_type)
-            .join(outbox_events, outbox_events.c.id == d.c.event_id)
-            .where(d.c.webhook_id == webhook_id)
-            .order_by(d.c.id.desc())
-            .limit(limit)
-        )
+        query = self._with_event().where(d.c.webhook_id == webhook_id).order_by(d.c.id.desc())
         if before_id is not None:
             query = query.where(d.c.id < before_id)
-        found = [dict(r._mapping) for r in self.conn.execute(query)]
+        return self._with_attempts(
+            [dict(r._mapping) for r in self.conn.execute(query.limit(limit))]
+        )
+
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        """One delivery as the list shows it: its event's id (the webhook-id) and type, and
+        every attempt."""
+        query = self._with_event().where(deliveries.c.id == delivery_id)
+        found = self._with_attempts([dict(r._mapping) for r in self.conn.execute(query)])
+        return found[0] if found else None
+
+    @staticmethod
+    def _with_event() -> Any:
+        d = deliveries
+        return select(
+            d, outbox_events.c.event_id.label("message_id"), outbox_events.c.event_type
+        ).join(outbox_events, outbox_events.c.id == d.c.event_id)
+
+    def _with_attempts(self, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [f["id"] for f in found]
         attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids:
@@ -249,10 +264,6 @@ class WebhookRepository:
                     f[key] = as_utc(f[key])
             f["attempt_log"] = attempts[f["id"]]
         return found
-
-    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
-        return dict(row._mapping) if row else None
 
     def replay(self, delivery_id: int, now: datetime) -> None:
         """Send again from the start of the schedule (same event, same webhook-id)."""
