@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from reroute import __version__
+from reroute import __version__, pages
 from reroute.api import problems
 from reroute.api.idempotency import IdempotencyMiddleware
 from reroute.api.routers import (
@@ -33,8 +34,12 @@ def build_context(config: Config) -> Context:
     return Context(db=db, defaults=RuntimeSettings(mfg_id=config.mfg_id))
 
 
-def create_app(context: Context, *, worker: DeliveryWorker | None = None) -> FastAPI:
-    """The application; with a `worker`, webhook delivery runs beside it while it serves."""
+def create_app(
+    context: Context, *, worker: DeliveryWorker | None = None, session_secret: str | None = None
+) -> FastAPI:
+    """The application; with a `worker`, webhook delivery runs beside it while it serves.
+    Page sessions are signed with `session_secret` (default: REROUTE_SESSION_SECRET, else a
+    random one for this process)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +77,9 @@ def create_app(context: Context, *, worker: DeliveryWorker | None = None) -> Fas
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(IdempotencyMiddleware, context=context)
+    if session_secret is None:
+        session_secret = Config().session_secret
+    pages.install(app, context, session_secret)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -86,4 +94,9 @@ def from_environment() -> FastAPI:
     config = Config()
     context = build_context(config)
     worker = DeliveryWorker(context, config.worker_settings()) if config.serve_worker else None
-    return create_app(context, worker=worker)
+    if not config.session_secret:
+        logging.getLogger("reroute.pages").warning(
+            "REROUTE_SESSION_SECRET is not set: each process signs its own sessions, so with "
+            "several processes people are signed out at random; set it to one shared secret."
+        )
+    return create_app(context, worker=worker, session_secret=config.session_secret)

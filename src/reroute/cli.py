@@ -27,8 +27,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="People who sign in to the pages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 
 
@@ -73,6 +75,42 @@ def token_create(
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
     typer.echo(token)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="What they sign in with.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for if left out."
+        ),
+    ],
+    role: Annotated[Role, typer.Option(help="admin or associate")],
+    facility: Annotated[
+        list[str] | None,
+        typer.Option("--facility", help="A facility of an associate (repeat for more)."),
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a person who signs in to the pages (password stored as an argon2 hash)."""
+    from reroute.services import users
+
+    context = build_context(_config(database_url))
+    upgrade(context.db)
+    try:
+        user = users.create_user(context, email, password, role, facility or [], SYSTEM)
+    except DomainError as exc:
+        problems = getattr(exc, "errors", [])
+        for problem in problems:
+            err.print(f"[red]{problem.path}: {escape(problem.message)}[/red]")
+        if not problems:
+            err.print(f"[red]{escape(exc.detail)}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        context.db.dispose()
+    where = f" at {', '.join(user.facilities)}" if user.facilities else ""
+    err.print(f"Created {user.role} {escape(user.email)}{where}.", highlight=False)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from typing import Any
 
 from reroute.domain.access import Principal, Role
 from reroute.domain.errors import NotFound
+from reroute.domain.facilities import Product
 from reroute.domain.inventory import InventoryLevel
 from reroute.services.context import Context
 from reroute.services.routing import route_orders
@@ -79,3 +80,22 @@ def get_ledger(
     with unit_of_work(ctx.db, write=False) as uow:
         _require_known(uow, facility_id, product_id)
         return uow.inventory.ledger(facility_id, product_id, limit=limit, before_id=before_id)
+
+
+def stock_at(
+    ctx: Context,
+    facility_id: str,
+    actor: Principal,
+    *,
+    text: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Product, InventoryLevel]], int]:
+    """A facility's stock, product by product (searched by id, SKU, UPC or name), and the total."""
+    actor.require_facility(facility_id)
+    with unit_of_work(ctx.db, write=False) as uow:
+        if uow.facilities.get(facility_id) is None:
+            raise NotFound(f"No facility {facility_id}.")
+        found, total = uow.inventory.levels_at(facility_id, text=text, limit=limit, offset=offset)
+        products = uow.products.get_many([product_id for product_id, _ in found])
+    return [(products[p], level) for p, level in found if p in products], total

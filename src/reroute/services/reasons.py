@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reroute.domain.access import Principal, Role
+from reroute.domain.errors import NotFound
 from reroute.domain.rejection import Reason
 from reroute.services.context import Context
 from reroute.storage.unit_of_work import unit_of_work
@@ -19,3 +22,20 @@ def put_reason(ctx: Context, reason: Reason, actor: Principal) -> tuple[Reason, 
     with unit_of_work(ctx.db) as uow:
         created = uow.rejections.save_reason(reason, uow.now)
     return reason, created
+
+
+def move_reason(ctx: Context, reason_id: str, places: int, actor: Principal) -> list[Reason]:
+    """Move a reason up (negative) or down the list; every reason is numbered again by tens
+    in one transaction, so the order stays whole. Answers the reasons in their new order."""
+    actor.require_role(Role.ADMIN)
+    with unit_of_work(ctx.db) as uow:
+        ordered = uow.rejections.reasons()
+        index = next((n for n, r in enumerate(ordered) if r.id == reason_id), None)
+        if index is None:
+            raise NotFound(f"No reason {reason_id}.")
+        moved = ordered.pop(index)
+        ordered.insert(max(0, min(len(ordered), index + places)), moved)
+        renumbered = [replace(r, sequence=(n + 1) * 10) for n, r in enumerate(ordered)]
+        for reason in renumbered:
+            uow.rejections.save_reason(reason, uow.now)
+    return renumbered

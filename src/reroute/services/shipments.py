@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from reroute.domain.access import Principal
 from reroute.domain.errors import NotFound
@@ -35,13 +36,15 @@ def store_list(
     text: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    since: datetime | None = None,
 ) -> ShipmentPage:
+    """`since` keeps shipments changed from then on (a store's Completed list shows today's)."""
     actor.require_facility(facility_id)
     with unit_of_work(ctx.db, write=False) as uow:
         if uow.facilities.get(facility_id) is None:
             raise NotFound(f"No facility {facility_id}.")
         found, total = uow.orders.facility_shipments(
-            facility_id, states, text=text, limit=limit, offset=offset
+            facility_id, states, text=text, limit=limit, offset=offset, since=since
         )
         return ShipmentPage(_views(uow, found), total)
 

@@ -21,6 +21,7 @@ from reroute.storage.repositories.outbox import OutboxRepository
 from reroute.storage.repositories.rejections import RejectionRepository
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.repositories.settings import SettingsRepository
+from reroute.storage.repositories.users import UserRepository
 from reroute.storage.repositories.webhooks import WebhookRepository
 
 
@@ -40,6 +41,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.webhooks = WebhookRepository(conn, postgres=postgres)
         self.tokens = TokenRepository(conn)
+        self.users = UserRepository(conn, postgres=postgres)
         self.settings = SettingsRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.after_commit: list[Callable[[], None]] = []
@@ -51,19 +53,22 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
     with db.transaction(write=write) as conn:
         uow = UnitOfWork(conn, postgres=db.is_postgres, now=utcnow())
         yield uow
+        uow.routing.write_counts()  # last, so each counter row is locked once, in order
         callbacks = uow.after_commit
     for callback in callbacks:
         callback()
 
 
 T = TypeVar("T")
-#: PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply be re-run.
-RETRYABLE_SQLSTATES = {"40P01", "40001"}
+#: PostgreSQL's deadlock_detected, serialization_failure and lock_not_available (a row locked
+#: with NOWAIT was busy): the transaction may simply be re-run.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 4) -> T:
     """Run `work` in a write transaction, again from the start if PostgreSQL chose it as the
-    victim of a deadlock; `work` must therefore only touch the database through its argument."""
+    victim of a deadlock (or found a row it would not wait for busy); `work` must therefore only
+    touch the database through its argument."""
     for attempt in range(1, attempts + 1):
         try:
             with unit_of_work(db) as uow:

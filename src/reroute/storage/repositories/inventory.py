@@ -13,6 +13,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     tuple_,
     update,
@@ -22,7 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from reroute.domain.clock import as_utc
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
-from reroute.storage.tables import inventory_ledger, inventory_levels
+from reroute.storage.tables import inventory_ledger, inventory_levels, products
 
 Key = tuple[str, str]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,22 +39,27 @@ class InventoryRepository:
         """The level, locked for this transaction when asked; a zero level if none exists yet."""
         return self.get_many([(facility_id, product_id)], lock=lock)[(facility_id, product_id)]
 
-    def get_many(self, keys: Iterable[Key], *, lock: bool = False) -> dict[Key, InventoryLevel]:
+    def get_many(
+        self, keys: Iterable[Key], *, lock: bool = False, nowait: bool = False
+    ) -> dict[Key, InventoryLevel]:
         """Levels for `keys` (zero where none exists yet). Locked rows are taken in one fixed
-        order, so writers never deadlock; locking creates missing rows first, to have a row."""
+        order, so writers never deadlock; locking creates missing rows first, to have a row.
+
+        With `nowait`, a row another transaction holds is not waited for: PostgreSQL refuses at
+        once (lock_not_available), and the caller's transaction can start over."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        found = self._select(wanted, lock)
+        found = self._select(wanted, lock, nowait)
         missing = [k for k in wanted if k not in found]
         if lock and missing:
             self._ensure(missing)
-            found.update(self._select(missing, lock))
+            found.update(self._select(missing, lock, nowait))
         for key in wanted:
             found.setdefault(key, InventoryLevel(*key))
         return found
 
-    def _select(self, wanted: list[Key], lock: bool) -> dict[Key, InventoryLevel]:
+    def _select(self, wanted: list[Key], lock: bool, nowait: bool) -> dict[Key, InventoryLevel]:
         t = inventory_levels
         conditions: list[ColumnElement[bool]]
         if self.postgres:
@@ -72,7 +78,7 @@ class InventoryRepository:
         for condition in conditions:
             query = select(t).where(condition).order_by(t.c.facility_id, t.c.product_id)
             if lock and self.postgres:
-                query = query.with_for_update()
+                query = query.with_for_update(nowait=nowait)
             for row in self.conn.execute(query):
                 key = (row.facility_id, row.product_id)
                 found[key] = InventoryLevel(
@@ -189,6 +195,44 @@ class InventoryRepository:
             func.sum(t.c.reserved_diff),
         ).group_by(t.c.facility_id, t.c.product_id)
         return {(r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in self.conn.execute(query)}
+
+    def levels_at(
+        self, facility_id: str, *, text: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[tuple[str, InventoryLevel]], int]:
+        """A facility's levels by product id, optionally searched by product id, SKU, UPC or
+        name; answers (product id, level) pairs of the page and the total count."""
+        t = inventory_levels
+        query = select(t).where(t.c.facility_id == facility_id)
+        if text:
+            pattern = f"%{text.strip().lower()}%"
+            query = query.where(
+                t.c.product_id.in_(
+                    select(products.c.id).where(
+                        or_(
+                            func.lower(products.c.id).like(pattern),
+                            func.lower(products.c.sku).like(pattern),
+                            func.lower(products.c.upc).like(pattern),
+                            func.lower(products.c.name).like(pattern),
+                        )
+                    )
+                )
+            )
+        total = self.conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = self.conn.execute(query.order_by(t.c.product_id).limit(limit).offset(offset))
+        found = [
+            (
+                r.product_id,
+                InventoryLevel(
+                    r.facility_id,
+                    r.product_id,
+                    r.quantity_on_hand,
+                    r.available_to_promise,
+                    r.reserved,
+                ),
+            )
+            for r in rows
+        ]
+        return found, int(total)
 
     def all_levels(self) -> dict[Key, InventoryLevel]:
         rows = self.conn.execute(select(inventory_levels))

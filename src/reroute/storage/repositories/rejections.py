@@ -91,9 +91,9 @@ class RejectionRepository:
 
     # Open items ---------------------------------------------------------------------------
 
-    def open_items(self, facility_id: str, product_id: str) -> list[OpenItem]:
+    def open_items(self, facility_id: str, product_id: str, *, lock: bool = True) -> list[OpenItem]:
         """Items of the product holding stock at the facility that a store may still reject,
-        locked (PostgreSQL) in one fixed order."""
+        locked (PostgreSQL) in one fixed order unless only read (`lock=False`)."""
         t = order_items
         query = (
             select(t)
@@ -104,7 +104,7 @@ class RejectionRepository:
             )
             .order_by(t.c.order_id, t.c.item_id)
         )
-        if self.postgres:
+        if lock and self.postgres:
             query = query.with_for_update()
         return [
             OpenItem(

@@ -1,0 +1,35 @@
+"""The web pages for store associates and admins: server-rendered, plain forms, no build step."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from reroute.pages import admin, analytics, auth, reasons, report, rules, store, webhooks
+from reroute.pages.session import COOKIE, MAX_AGE_S, SessionPrincipal
+from reroute.services.context import Context
+
+
+def install(app: FastAPI, context: Context, session_secret: str = "") -> None:
+    """Mount the pages, their static files and the signed session cookie on `app`.
+
+    Without a configured secret, a random one signs this process's sessions: they end when it
+    stops, and several processes need the same `REROUTE_SESSION_SECRET`.
+    """
+    # report before store: its paths are longer, and the store's are matched by pattern
+    for module in (auth, report, store, admin, reasons, rules, analytics, webhooks):
+        app.include_router(module.router)
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    app.add_middleware(SessionPrincipal, context=context)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret or secrets.token_urlsafe(32),
+        session_cookie=COOKIE,
+        max_age=MAX_AGE_S,
+        same_site="lax",
+    )

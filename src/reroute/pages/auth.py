@@ -1,0 +1,66 @@
+"""Signing in and out, and where each person lands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from reroute.domain.access import Principal, Role
+from reroute.pages.session import sign_in
+from reroute.pages.web import ContextDep, PageRoute, check_csrf, redirect, render, signed_in
+from reroute.services import users
+
+router = APIRouter(
+    route_class=PageRoute, dependencies=[Depends(check_csrf)], include_in_schema=False
+)
+
+
+def home_of(principal: Principal) -> str:
+    return "/admin/orders" if principal.role is Role.ADMIN else "/store"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an address elsewhere (`//host`, `https://…`)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    principal = signed_in(request)
+    return redirect(home_of(principal) if principal else "/login")
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    principal = signed_in(request)
+    if principal is not None:
+        return redirect(_safe_next(next) or home_of(principal))
+    return render(request, "login.html", next=_safe_next(next) or "", email="", error=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    ctx: ContextDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        user = await run_in_threadpool(users.authenticate, ctx, email, password)
+    except users.SignInRefused as exc:
+        values = {"next": _safe_next(next) or "", "email": email, "error": exc.detail}
+        return render(request, "login.html", 401, **values)
+    sign_in(request.session, user)
+    return redirect(_safe_next(next) or home_of(users.principal_of(user)))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return redirect("/login")

@@ -1,0 +1,187 @@
+"""A store's lists (Open, In progress, Completed), searchable and paged, and the steps a
+shipment takes there: Start, Pack, Fulfill."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+
+from reroute.domain.access import Principal
+from reroute.domain.errors import Conflict, NotFound
+from reroute.domain.orders import REJECTABLE, ShipmentState
+from reroute.pages.web import (
+    ContextDep,
+    PageRoute,
+    PersonDep,
+    check_csrf,
+    notify,
+    redirect,
+    render,
+)
+from reroute.services import catalog, fulfilment, shipments
+from reroute.services.context import Context
+
+router = APIRouter(
+    prefix="/store",
+    route_class=PageRoute,
+    dependencies=[Depends(check_csrf)],
+    include_in_schema=False,
+)
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    title: str
+    states: tuple[ShipmentState, ...]
+    #: Only what changed since the start of today (the Completed list).
+    today: bool = False
+
+
+TABS = {
+    tab.key: tab
+    for tab in (
+        Tab("open", "Open", (ShipmentState.READY,)),
+        Tab("in-progress", "In progress", (ShipmentState.IN_PROGRESS,)),
+        Tab("completed", "Completed", (ShipmentState.PACKED, ShipmentState.FULFILLED), True),
+    )
+}
+#: The step each shipment state offers, and what the button says.
+STEPS = {
+    ShipmentState.READY: ("start", "Start"),
+    ShipmentState.IN_PROGRESS: ("pack", "Pack"),
+    ShipmentState.PACKED: ("fulfill", "Fulfill"),
+}
+DONE = {
+    "start": "started: it is on the In progress list",
+    "pack": "packed: fulfill it from the Completed list when it leaves",
+    "fulfill": "fulfilled",
+}
+
+
+def start_of_today() -> datetime:
+    """Midnight where the server runs, as UTC (what the store calls "today")."""
+    local = datetime.now().astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def list_url(facility_id: str, tab: str, q: str = "", page: int = 1) -> str:
+    query = {k: v for k, v in (("q", q), ("page", str(page) if page > 1 else "")) if v}
+    return f"/store/{quote(facility_id, safe='')}/{tab}" + (f"?{urlencode(query)}" if query else "")
+
+
+def safe_back(facility_id: str, back: str) -> str:
+    """Back to the list the form came from, never anywhere else."""
+    prefix = f"/store/{quote(facility_id, safe='')}/"
+    return back if back.startswith(prefix) and "//" not in back else list_url(facility_id, "open")
+
+
+def _facilities_of(ctx: Context, actor: Principal) -> list[tuple[str, str]]:
+    return [(f.id, f.name) for f in catalog.list_facilities(ctx, actor)]
+
+
+@router.get("")
+def choose(request: Request, ctx: ContextDep, actor: PersonDep) -> Response:
+    facilities = _facilities_of(ctx, actor)
+    if actor.is_associate and len(facilities) >= 1:
+        return redirect(list_url(facilities[0][0], "open"))
+    return render(request, "store/choose.html", facilities=facilities)
+
+
+@router.get("/go")
+def go(actor: PersonDep, facility: str, tab: str = "open") -> Response:
+    """The facility switcher's target (a plain GET form; the page's script submits on change)."""
+    return redirect(list_url(facility, tab if tab in TABS else "open"))
+
+
+@router.get("/{facility_id}")
+def facility_home(facility_id: str, actor: PersonDep) -> Response:
+    return redirect(list_url(facility_id, "open"))
+
+
+@router.get("/{facility_id}/{tab}")
+def store_list(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    tab: str,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    actor.require_facility(facility_id)
+    chosen = TABS.get(tab)
+    if chosen is None:
+        raise NotFound(f"No list {tab!r}: use Open, In progress or Completed.")
+    facility = catalog.get_facility(ctx, facility_id, actor)
+    q = q.replace("\x00", "").strip()
+    today = start_of_today()
+
+    def listing(t: Tab, limit: int, offset: int = 0) -> shipments.ShipmentPage:
+        return shipments.store_list(
+            ctx,
+            facility_id,
+            list(t.states),
+            actor,
+            text=q or None,
+            limit=limit,
+            offset=offset,
+            since=today if t.today else None,
+        )
+
+    found = listing(chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    counts = {t.key: (found.total if t is chosen else listing(t, 1).total) for t in TABS.values()}
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    here = list_url(facility_id, tab, q, page)
+    return render(
+        request,
+        "store/list.html",
+        facility=facility,
+        facilities=_facilities_of(ctx, actor),
+        tabs=TABS.values(),
+        tab=chosen,
+        counts=counts,
+        q=q,
+        cards=found.shipments,
+        page=page,
+        pages=pages,
+        total=found.total,
+        here=here,
+        steps=STEPS,
+        rejectable=REJECTABLE,
+        previous_url=list_url(facility_id, tab, q, page - 1) if page > 1 else None,
+        next_url=list_url(facility_id, tab, q, page + 1) if page < pages else None,
+    )
+
+
+@router.post("/{facility_id}/shipments/{shipment_id}/{action}")
+def step(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    action: str,
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    actor.require_facility(facility_id)
+    if action not in fulfilment.STEPS:
+        raise NotFound(f"No step {action!r}: use start, pack or fulfill.")
+    view = shipments.get_shipment(ctx, shipment_id, actor)
+    if view.shipment.facility_id != facility_id:
+        raise NotFound(f"No shipment {shipment_id} at this store.")
+    try:
+        order_id = fulfilment.advance(ctx, shipment_id, action, actor, uuid.uuid4().hex)
+    except Conflict as exc:
+        notify(request, "Nothing was changed", [exc.detail], kind="error")
+    else:
+        notify(request, f"Order {order_id} {DONE[action]}.")
+    return redirect(safe_back(facility_id, back))
