@@ -102,6 +102,9 @@ class DeliveryWorker:
     # Steps --------------------------------------------------------------------------------
 
     def _claim(self) -> list[Claimed]:
+        with unit_of_work(self.ctx.db, write=False) as uow:
+            if not uow.webhooks.anything_due(uow.now):
+                return []
         with unit_of_work(self.ctx.db) as uow:
             lease = uow.now + timedelta(seconds=self.settings.lease_seconds)
             return uow.webhooks.claim(uow.now, lease, self.settings.batch)

@@ -162,7 +162,7 @@ def _change(
 ) -> Order:
     def work(uow: UnitOfWork) -> Order:
         if shipment_id is not None:
-            shipment = uow.orders.shipment(shipment_id, lock=True)
+            shipment = uow.orders.shipment(shipment_id)
             if shipment is None:
                 raise NotFound(f"No shipment {shipment_id}.")
             actor.require_facility(shipment.facility_id)
@@ -170,6 +170,9 @@ def _change(
         else:
             assert order_id is not None
             found_id = order_id
+        _lock_levels_first(uow, found_id)
+        if shipment_id is not None:
+            uow.orders.shipment(shipment_id, lock=True)
         order = uow.orders.get(found_id, lock=True)
         if order is None:
             raise NotFound(f"No order {found_id}.")
@@ -181,6 +184,18 @@ def _change(
         return order
 
     return transact(ctx.db, work)
+
+
+def _lock_levels_first(uow: UnitOfWork, order_id: str) -> None:
+    """Lock the levels the order's items hold before its shipment and order rows, as a
+    rejection does: one at that facility may hold the level and cascade into this order's
+    shipment, which must not be held here while waiting for the level (a deadlock)."""
+    if not uow.postgres:
+        return
+    order = uow.orders.get(order_id)
+    if order is not None:
+        held = [i for i in order.items if i.state in AT_FACILITY and i.facility_id]
+        uow.inventory.get_many({(i.facility_id or "", i.product_id) for i in held}, lock=True)
 
 
 def _apply(

@@ -43,6 +43,7 @@ class Notifier:
         self.events: list[Event] = []
         self._products: dict[str, Product] = {}
         self._mfg_id: str | None = None
+        self._facilities: dict[str, Facility] | None = None
 
     @property
     def mfg_id(self) -> str:
@@ -73,8 +74,9 @@ class Notifier:
         """
         if event_type is EventType.STORE_DECLINE and not order.inventory_based:
             return
-        known = facilities(self.ctx, self.uow).by_id
-        facility = known.get(facility_id) if facility_id else None
+        if self._facilities is None:
+            self._facilities = facilities(self.ctx, self.uow).by_id
+        facility = self._facilities.get(facility_id) if facility_id else None
         products = self.products(line.item.product_id for line in lines)
         if availability is None:
             availability = self._availability(facility_id, [line.item.product_id for line in lines])
@@ -137,6 +139,7 @@ class Notifier:
     def flush(self) -> None:
         if not self.events:
             return
-        self.uow.outbox.append(self.events, self.uow.outbox.subscribers(), self.uow.now)
+        queued = self.uow.outbox.append(self.events, self.uow.outbox.subscribers(), self.uow.now)
         self.events = []
-        self.uow.after_commit.append(self.ctx.wake)
+        if queued:  # only a delivery to make is worth waking the worker for
+            self.uow.after_commit.append(self.ctx.wake)

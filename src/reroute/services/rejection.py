@@ -7,6 +7,7 @@ rejections, or a rejection and an order creation, on one product at one store se
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -108,13 +109,17 @@ class _Rejection:
 
     def take_rest_of_shipment(self, order: Order, shipment_id: str) -> None:
         """Ship-complete orders, and every order while partial rejection is off, leave whole."""
-        if not (order.ship_complete or not self.ctx.settings(self.uow).partial_rejection):
+        if not (order.ship_complete or not self.partial_rejection):
             return
         for other in order.items:
             if other.shipment_id == shipment_id and other.facility_id == self.facility_id:
                 self.take(order, other, self.avoid_split, cascaded=True)
 
-    @property
+    @functools.cached_property
+    def partial_rejection(self) -> bool:
+        return self.ctx.settings(self.uow).partial_rejection
+
+    @functools.cached_property
     def avoid_split(self) -> Reason:
         return _system_reason(self.uow, AVOID_SPLIT)
 
@@ -177,10 +182,13 @@ def _reject(
     request_id: str | None,
 ) -> RejectionResult:
     def work(uow: UnitOfWork) -> RejectionResult:
-        shipment = uow.orders.shipment(shipment_id, lock=True)
+        shipment = uow.orders.shipment(shipment_id)
         if shipment is None:
             raise NotFound(f"No shipment {shipment_id}.")
         actor.require_facility(shipment.facility_id)
+        _lock_levels_first(uow, shipment)
+        shipment = uow.orders.shipment(shipment_id, lock=True)
+        assert shipment is not None
         order = uow.orders.get(shipment.order_id, lock=True)
         assert order is not None
         reason = _reason(uow, reason_id)
@@ -196,6 +204,19 @@ def _reject(
         return _finish(job, [i.product_id for i in chosen])
 
     return transact(ctx.db, work)
+
+
+def _lock_levels_first(uow: UnitOfWork, shipment: Shipment) -> None:
+    """Lock the rejecting facility's levels of the shipment's products before the shipment and
+    order rows. A rejection holding a level cascades into other shipments there; were their
+    own rejections to hold those shipments while waiting for the level, each would wait for
+    the other (a PostgreSQL deadlock, again on every retry under load). So every rejection at
+    a facility queues on the level first, holding nothing else. (SQLite has one writer.)"""
+    if not uow.postgres:
+        return
+    items = uow.orders.items_of_shipments([shipment.id])[shipment.id]
+    keys = {(shipment.facility_id, item.product_id) for _, item in items}
+    uow.inventory.get_many(keys, lock=True)
 
 
 def _chosen_items(order: Order, shipment: Shipment, item_id: str | None) -> list[OrderItem]:
@@ -350,8 +371,11 @@ def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
 
 def _declines(job: _Rejection, notifier: Notifier, shipments: dict[str, str]) -> None:
     """One Store Decline per shipment that lost items, with the lines it lost."""
+    by_shipment: dict[str, list[_Target]] = defaultdict(list)
+    for target in job.targets.values():
+        by_shipment[target.shipment_id].append(target)
     for shipment_id, order_id in shipments.items():
-        targets = [t for t in job.targets.values() if t.shipment_id == shipment_id]
+        targets = by_shipment[shipment_id]
         whole = job.whole_shipment_reason if shipment_id == job.shipment.id else None
         notifier.decline(
             job.orders[order_id],

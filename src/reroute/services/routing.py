@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from reroute.domain.access import Principal, Role
@@ -33,7 +34,7 @@ from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
-from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
+from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
 
 #: Plans re-made after a concurrent writer took the stock they counted on, before giving up.
 MAX_REPLANS = 5
@@ -226,7 +227,12 @@ def _plan_and_lock(
     locked: Levels = {}
     for _attempt in range(MAX_REPLANS + 1):
         needs = _needs(plans.values())
-        locked.update(uow.inventory.get_many([k for k in needs if k not in locked], lock=True))
+        fresh = [k for k in needs if k not in locked]
+        # A re-plan may need rows that sort before rows already held: waiting for one of those
+        # could close a cycle with another writer (a deadlock), so they are taken only if free;
+        # if one is busy the transaction starts over (see `transact`) on fresh numbers.
+        out_of_order = bool(locked) and bool(fresh) and min(fresh) < max(locked)
+        locked.update(uow.inventory.get_many(fresh, lock=True, nowait=out_of_order))
         short = {
             key
             for key, quantity in needs.items()
@@ -297,6 +303,7 @@ def _write(
     day_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for _order_id, facility_id in new_pairs:
         day_counts[facility_id][0] += 1
+    notifier.products(p.line.product_id for _, plan in planned for p in plan.placements)
     entries: list[LedgerEntry] = []
     history: list[HistoryEntry] = []
     routed: list[Routed] = []
@@ -401,19 +408,35 @@ def run_batch(
     with unit_of_work(ctx.db, write=False) as uow:
         total = uow.routing.count_queued()
         rules = current_rules(uow)
-        stock = StockView(facilities(ctx, uow).sites)
+        sites = facilities(ctx, uow).sites
+    stock = StockView(sites)
+    attempts = 0
+
+    def route_chunk(uow: UnitOfWork, after: str | None) -> tuple[list[str], list[Routed]]:
+        # Run again from the start when PostgreSQL chose this chunk as a deadlock victim
+        # (concurrent writers lock rows too); what the rolled-back attempt took off the
+        # snapshot never happened, so the retry starts from a fresh view.
+        nonlocal attempts, stock
+        attempts += 1
+        if attempts > 1:
+            stock = StockView(sites)
+        ids = uow.routing.queued_orders(after, chunk)
+        if not ids:
+            return ids, []
+        orders = uow.orders.get_many(ids)
+        routed = route_orders(
+            ctx, uow, (orders[i] for i in ids), actor=actor.id, rules=rules, stock=stock
+        )
+        return ids, routed
+
     done = 0
     after: str | None = None
     while True:
-        with unit_of_work(ctx.db) as uow:
-            ids = uow.routing.queued_orders(after, chunk)
-            if not ids:
-                break
-            after = ids[-1]
-            orders = uow.orders.get_many(ids)
-            routed = route_orders(
-                ctx, uow, (orders[i] for i in ids), actor=actor.id, rules=rules, stock=stock
-            )
+        attempts = 0
+        ids, routed = transact(ctx.db, partial(route_chunk, after=after))
+        if not ids:
+            break
+        after = ids[-1]
         result.orders += len(ids)
         result.outcomes.update(str(r.state) for r in routed)
         done += len(routed)

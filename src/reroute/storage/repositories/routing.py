@@ -26,6 +26,7 @@ class RoutingRepository:
     def __init__(self, conn: Connection, *, postgres: bool) -> None:
         self.conn = conn
         self.postgres = postgres
+        self._counts: dict[tuple[str, date], tuple[int, int, int]] = {}
 
     # The rules document -------------------------------------------------------------------
 
@@ -119,8 +120,21 @@ class RoutingRepository:
         )
 
     def count_day(self, day: date, counts: dict[str, tuple[int, int, int]]) -> None:
-        """Add (shipments, assignments, rejections) to each facility's counters for `day`."""
-        if not counts:
+        """Add (shipments, assignments, rejections) to each facility's counters for `day`.
+
+        Kept until `write_counts` (at the end of the transaction), so that one transaction
+        touches each counter row once, in one fixed order: concurrent writers never deadlock.
+        """
+        for facility_id, (shipped, assigned, rejected) in counts.items():
+            held = self._counts.get((facility_id, day), (0, 0, 0))
+            self._counts[(facility_id, day)] = (
+                held[0] + shipped,
+                held[1] + assigned,
+                held[2] + rejected,
+            )
+
+    def write_counts(self) -> None:
+        if not self._counts:
             return
         t = facility_days
         dialect_insert = postgresql.insert if self.postgres else sqlite.insert
@@ -133,8 +147,7 @@ class RoutingRepository:
                 "rejections": t.c.rejections + statement.excluded.rejections,
             },
         )
-        for facility_id in sorted(counts):  # one fixed order: concurrent writers never deadlock
-            shipped, assigned, rejected = counts[facility_id]
+        for (facility_id, day), (shipped, assigned, rejected) in sorted(self._counts.items()):
             self.conn.execute(
                 statement,
                 {
@@ -145,6 +158,7 @@ class RoutingRepository:
                     "rejections": rejected,
                 },
             )
+        self._counts = {}
 
     # The queue ----------------------------------------------------------------------------
 
