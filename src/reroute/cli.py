@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -141,6 +142,8 @@ def serve(
             raise typer.Exit(2)
         if not deliver:
             os.environ["REROUTE_SERVE_WORKER"] = "false"
+        if not config.session_secret:  # every process must sign page sessions alike
+            os.environ["REROUTE_SESSION_SECRET"] = secrets.token_urlsafe(32)
         uvicorn.run(
             "reroute.app:from_environment",
             factory=True,
