@@ -21,7 +21,7 @@ from reroute.delivery import signing
 from reroute.delivery.policy import DEFAULT_SCHEDULE, judge
 from reroute.domain.clock import utcnow
 from reroute.services.context import Context
-from reroute.storage.repositories.webhooks import Claimed
+from reroute.storage.repositories.webhooks import Attempt, Claimed
 from reroute.storage.unit_of_work import unit_of_work
 
 log = logging.getLogger("reroute.delivery")
@@ -137,37 +137,37 @@ class DeliveryWorker:
 
     def _record(self, outcomes: list[Outcome]) -> None:
         with unit_of_work(self.ctx.db) as uow:
+            attempts = []
             for outcome in outcomes:
                 claimed = outcome.claimed
-                attempts = claimed.attempts + 1
                 verdict = judge(
                     status_code=outcome.status_code,
-                    attempts_done=attempts,
+                    attempts_done=claimed.attempts + 1,
                     now=uow.now,
                     schedule=self.settings.schedule,
                     retry_after=outcome.retry_after,
                 )
-                uow.webhooks.record_attempt(
-                    claimed.id,
-                    at=uow.now,
-                    status_code=outcome.status_code,
-                    duration_ms=outcome.duration_ms,
-                    error=outcome.error,
-                    excerpt=outcome.excerpt,
-                )
-                uow.webhooks.settle(
-                    claimed.id,
-                    status=verdict.status,
-                    attempts=attempts,
-                    next_attempt_at=verdict.next_attempt_at,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    delivered_at=uow.now if verdict.status == "delivered" else None,
+                attempts.append(
+                    Attempt(
+                        claimed.id,
+                        verdict.status,
+                        claimed.attempts + 1,
+                        verdict.next_attempt_at,
+                        outcome.status_code,
+                        outcome.duration_ms,
+                        outcome.error,
+                        outcome.excerpt,
+                    )
                 )
                 if verdict.disable_endpoint:
                     reason = "The endpoint answered 410 Gone."
                     uow.webhooks.set_active(claimed.webhook_id, False, reason, uow.now)
-                    uow.webhooks.fail_pending_of(claimed.webhook_id, reason)
+            uow.webhooks.record_attempts(attempts, uow.now)
+            for outcome, attempt in zip(outcomes, attempts, strict=True):
+                if attempt.status == "failed" and outcome.status_code == 410:
+                    uow.webhooks.fail_pending_of(
+                        outcome.claimed.webhook_id, "The endpoint answered 410 Gone."
+                    )
 
 
 def _seconds(value: str | None) -> float | None:

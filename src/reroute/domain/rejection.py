@@ -45,8 +45,8 @@ def apply_effect(
     """Correct the rejecting facility's counters by the reason's rule, after the rejected
     reservations were released. Answers the ledger entry, or None when nothing moves.
 
-    QOH never goes below 0 (a count will say what is really there); ATP may, and a shortage
-    cascade then takes back the newest reservations.
+    QOH never goes below 0 (a count will say what is really there). ATP may (a damaged unit
+    still on hand), and a shortage cascade then takes back the newest reservations.
     """
     cause = f"reject:{effect}"
     if effect is InventoryEffect.ZERO:
@@ -54,8 +54,8 @@ def apply_effect(
         qoh_diff = level.reserved - level.quantity_on_hand
         atp_diff = -level.available_to_promise
     elif effect is InventoryEffect.DECREASE_QOH_AND_ATP:
-        qoh_diff = -min(quantity, level.quantity_on_hand)
-        atp_diff = -quantity
+        # Units that are not there cannot be taken away twice: both fall by what QOH holds.
+        qoh_diff = atp_diff = -min(quantity, max(level.quantity_on_hand, 0))
     elif effect is InventoryEffect.DECREASE_ATP:
         qoh_diff, atp_diff = 0, -quantity
     else:

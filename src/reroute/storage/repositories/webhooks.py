@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -31,6 +32,20 @@ class Webhook:
     active: bool
     disabled_reason: str | None
     created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a delivery and its verdict."""
+
+    delivery_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    excerpt: str | None
 
 
 @dataclass(frozen=True)
@@ -177,50 +192,50 @@ class WebhookRepository:
         )
         return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
-    def record_attempt(
-        self,
-        delivery_id: int,
-        *,
-        at: datetime,
-        status_code: int | None,
-        duration_ms: int,
-        error: str | None,
-        excerpt: str | None,
-    ) -> None:
+    def record_attempts(self, attempts: list[Attempt], at: datetime) -> None:
+        """Each try of a round, and where each delivery stands after it: two statements for
+        the whole round, whatever its size."""
+        if not attempts:
+            return
         self.conn.execute(
-            insert(delivery_attempts).values(
-                delivery_id=delivery_id,
-                attempted_at=at,
-                status_code=status_code,
-                duration_ms=duration_ms,
-                error=error,
-                response_excerpt=excerpt,
-            )
+            insert(delivery_attempts),
+            [
+                {
+                    "delivery_id": a.delivery_id,
+                    "attempted_at": at,
+                    "status_code": a.status_code,
+                    "duration_ms": a.duration_ms,
+                    "error": a.error,
+                    "response_excerpt": a.excerpt,
+                }
+                for a in attempts
+            ],
         )
-
-    def settle(
-        self,
-        delivery_id: int,
-        *,
-        status: str,
-        attempts: int,
-        next_attempt_at: datetime,
-        status_code: int | None,
-        error: str | None,
-        delivered_at: datetime | None,
-    ) -> None:
+        d = deliveries
         self.conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id)
+            update(d)
+            .where(d.c.id == bindparam("b_id"))
             .values(
-                status=status,
-                attempts=attempts,
-                next_attempt_at=next_attempt_at,
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next"),
                 locked_until=None,
-                last_status_code=status_code,
-                last_error=error,
-                delivered_at=delivered_at,
-            )
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                delivered_at=bindparam("b_delivered"),
+            ),
+            [
+                {
+                    "b_id": a.delivery_id,
+                    "b_status": a.status,
+                    "b_attempts": a.attempts,
+                    "b_next": a.next_attempt_at,
+                    "b_code": a.status_code,
+                    "b_error": a.error,
+                    "b_delivered": at if a.status == "delivered" else None,
+                }
+                for a in attempts
+            ],
         )
 
     def fail_pending_of(self, webhook_id: str, reason: str) -> None:
