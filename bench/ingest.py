@@ -12,21 +12,15 @@ the server of `--postgres-url` and dropped at the end (skipped when that server 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,18 +28,24 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-HOST = "127.0.0.1"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-START_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 15.0
-CLI_TIMEOUT = 120.0
+from server import (
+    DEFAULT_POSTGRES,
+    HOST,
+    REQUEST_TIMEOUT,
+    Catalog,
+    Tickets,
+    databases,
+    load_catalog,
+    log,
+    percentile_ms,
+    prepare,
+    server,
+    stop_on_sigterm,
+)
+
 WARM_UP_ORDERS = 50
 STOCK_PER_PAIR = 1_000_000
-
-log = Console(stderr=True)
 
 
 # Measuring ------------------------------------------------------------------------------------
@@ -63,32 +63,7 @@ class Run:
 
     def percentile_ms(self, fraction: float) -> float:
         """Nearest-rank percentile of the request latencies, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] * 1000
-
-
-class Tickets:
-    """Hands out order numbers 0..total-1 to the client threads, each once."""
-
-    def __init__(self, total: int) -> None:
-        self._next = 0
-        self._total = total
-        self._lock = threading.Lock()
-
-    def take(self) -> int | None:
-        with self._lock:
-            if self._next >= self._total:
-                return None
-            self._next += 1
-            return self._next - 1
-
-
-@dataclass(frozen=True)
-class Catalog:
-    facility_ids: list[str]
-    product_ids: list[str]
+        return percentile_ms(self.latencies, fraction)
 
 
 def order_body(order_id: str, number: int, catalog: Catalog) -> dict[str, Any]:
@@ -185,174 +160,6 @@ def post_orders(
     return run
 
 
-# The server and its database ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def reroute_command() -> list[str]:
-    beside = Path(sys.executable).with_name("reroute")
-    found = str(beside) if beside.exists() else shutil.which("reroute")
-    if found is None:
-        sys.exit("The `reroute` command is not installed: run `make install` first.")
-    return [found]
-
-
-def reroute_cli(*args: str) -> str:
-    """Run a `reroute` subcommand and answer its standard output."""
-    done = subprocess.run(
-        [*reroute_command(), *args],
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"reroute {' '.join(args[:2])} failed:\n{done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-@contextmanager
-def server(database_url: str, logs: Path) -> Iterator[str]:
-    """A server process for `database_url`; answers its base URL and kills it on the way out."""
-    port = free_port()
-    env = {**os.environ, "REROUTE_DATABASE_URL": database_url, "REROUTE_LOG_LEVEL": "warning"}
-    with logs.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "reroute.app:from_environment",
-                "--factory",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches this script, which then stops the server
-        )
-    try:
-        base_url = f"http://{HOST}:{port}"
-        _wait_until_up(process, base_url, logs)
-        yield base_url
-    finally:
-        _stop(process)
-
-
-def _wait_until_up(process: subprocess.Popen[bytes], base_url: str, logs: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"The server exited at start:\n{logs.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"The server did not answer within {START_TIMEOUT:.0f} s.")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def postgres_problem(url: str) -> str | None:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"PostgreSQL at {make_url(url).render_as_string()} does not answer: {first_line}"
-    return None
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh database on the server of `server_url`, dropped on the way out."""
-    name = f"reroute_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-# Data -----------------------------------------------------------------------------------------
-
-
-def load_catalog(base_url: str, token: str, facilities: int, products: int) -> Catalog:
-    """Facilities around Chicago, products, and deep stock of every product everywhere."""
-    rng = random.Random(7)
-    catalog = Catalog(
-        [f"F{n:03d}" for n in range(facilities)], [f"P{n:04d}" for n in range(products)]
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT) as client:
-
-        def put(path: str, body: dict[str, Any]) -> None:
-            response = client.put(path, json=body)
-            if response.status_code not in (200, 201):
-                raise RuntimeError(f"PUT {path} answered {response.status_code}: {response.text}")
-
-        for n, facility in enumerate(catalog.facility_ids):
-            put(
-                f"/api/v1/facilities/{facility}",
-                {
-                    "name": f"Bench store {n}",
-                    "kind": "warehouse" if n == 0 else "store",
-                    "external_location_id": f"{1000 + n}",
-                    "fulfiller_id": "70125",
-                    "latitude": round(41.88 + rng.uniform(-0.3, 0.3), 5),
-                    "longitude": round(-87.63 + rng.uniform(-0.4, 0.1), 5),
-                    "capabilities": ["ship"] if n == 0 else ["ship", "pickup"],
-                    "sequence": n,
-                },
-            )
-        for n, product in enumerate(catalog.product_ids):
-            put(
-                f"/api/v1/products/{product}",
-                {
-                    "sku": f"SKU-{n:04d}",
-                    "upc": f"{840000000000 + n}",
-                    "part_number": f"{20000000 + n}",
-                    "name": f"Bench product {n}",
-                },
-            )
-        for facility in catalog.facility_ids:
-            for product in catalog.product_ids:
-                put(
-                    f"/api/v1/facilities/{facility}/inventory/{product}",
-                    {"quantity_on_hand": STOCK_PER_PAIR},
-                )
-    return catalog
-
-
 # The whole benchmark --------------------------------------------------------------------------
 
 
@@ -361,10 +168,11 @@ def bench_database(
 ) -> None:
     """Measure one database; each finished measurement is appended to `runs` at once."""
     log.print(f"[bold]{name}[/bold]: migrating, starting the server, loading the catalog…")
-    reroute_cli("db", "upgrade", "--database-url", url)
-    token = reroute_cli("token", "create", "--role", "admin", "--database-url", url)
+    token = prepare(url)
     with server(url, work / f"{name.lower()}-server.log") as base_url:
-        catalog = load_catalog(base_url, token, args.facilities, args.products)
+        catalog = load_catalog(
+            base_url, token, args.facilities, args.products, stock=STOCK_PER_PAIR
+        )
         post_orders(
             name, base_url, token, catalog, clients=1, orders=WARM_UP_ORDERS, seconds=args.seconds
         )
@@ -432,8 +240,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # A plain `kill` of this script stops its server too, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     runs: list[Run] = []
     try:
         with (
@@ -441,15 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             ExitStack() as stack,
         ):
             work = Path(directory)
-            bench_database("SQLite", f"sqlite:///{work / 'bench.db'}", work, args, runs)
-            problem = None if args.no_postgres else postgres_problem(args.postgres_url)
-            if args.no_postgres:
-                log.print("PostgreSQL: skipped (--no-postgres).")
-            elif problem:
-                log.print(f"{problem}; skipping PostgreSQL.", markup=False, style="yellow")
-            else:
-                url = stack.enter_context(postgres_database(args.postgres_url))
-                bench_database("PostgreSQL", url, work, args, runs)
+            for name, url in databases(stack, work, args.postgres_url, args.no_postgres):
+                bench_database(name, url, work, args, runs)
     except KeyboardInterrupt:
         log.print("Interrupted; the server is stopped. Figures measured so far:")
         Console().print(table(runs, args))
