@@ -38,7 +38,7 @@ from reroute.services.context import Context
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
 from reroute.services.routing import Routed, route_orders
-from reroute.storage.repositories.rejections import RejectionRecord
+from reroute.storage.repositories.rejections import OpenItem, RejectionRecord
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
 
@@ -251,24 +251,28 @@ def _effects_and_cascades(job: _Rejection, reason: Reason, chosen: list[OrderIte
     cascade = _system_reason(job.uow, CASCADE)
     for product_id, quantity in quantities.items():
         level = job.level(product_id)
-        open_items = [
-            o
-            for o in job.uow.rejections.open_items(job.facility_id, product_id)
-            if (o.order_id, o.item_id) not in job.targets
-        ]
         if reason.cascade:
-            _take_open(job, [(o.order_id, o.item_id) for o in open_items], cascade)
-            open_items = []
+            _take_open(job, [(o.order_id, o.item_id) for o in _open(job, product_id)], cascade)
         reference = f"{job.shipment.order_id}/{chosen[0].item_id}"
         entry = apply_effect(level, reason.inventory_effect, quantity, reference)
         if entry is not None:
             job.entries.append(entry)
-        if level.available_to_promise < 0 and open_items:
+        if level.available_to_promise < 0:  # only a shortage needs the other reservations
+            open_items = _open(job, product_id)
             victims = shortage_victims(
                 [Reservation(o.order_id, o.item_id, o.quantity, o.reserved_at) for o in open_items],
                 -level.available_to_promise,
             )
             _take_open(job, [(v.order_id, v.item_id) for v in victims], cascade)
+
+
+def _open(job: _Rejection, product_id: str) -> list[OpenItem]:
+    """The product's other open items at the rejecting facility, not yet taken."""
+    return [
+        o
+        for o in job.uow.rejections.open_items(job.facility_id, product_id)
+        if (o.order_id, o.item_id) not in job.targets
+    ]
 
 
 def _take_open(job: _Rejection, keys: list[tuple[str, str]], cascade: Reason) -> None:
@@ -365,7 +369,7 @@ def _finish(job: _Rejection, products: list[str]) -> RejectionResult:
         if (r.order_id, r.item_id) not in routed_keys:
             routed.append(Routed(r.order_id, r.item_id, r.state, None, None))
     order_of_products = list(dict.fromkeys(products))
-    levels = [uow.inventory.get(job.facility_id, p) for p in order_of_products]
+    levels = [job.level(p) for p in order_of_products]  # final: routing never comes back here
     return RejectionResult(rejected, routed, levels)
 
 
