@@ -121,6 +121,17 @@ def test_without_saved_rules_get_answers_the_spec_defaults(
     response = client.get("/api/v1/routing/rules", headers=admin)
     assert response.status_code == 200
     assert response.json() == {"default": True, "document": rules_to_json(default_rules())}
+    by_method = {
+        tuple(r["order_filter"]["shipping_methods"]): r["inventory_rules"]
+        for r in response.json()["document"]["routings"]
+    }
+    assert [r["unplaced"] for r in by_method[("pickup",)]] == ["backorder"]
+    (same_day,) = by_method[("same_day",)]
+    assert same_day["facility_filter"]["max_distance_km"] == 30
+    assert (same_day["split"], same_day["unplaced"]) == (False, "customer_care")
+    whole, split = by_method[("standard", "express")]
+    assert (whole["split"], split["split"], split["max_shipments"]) == (False, True, 3)
+    assert split["unplaced"] == "backorder"
 
 
 def test_a_valid_document_is_saved_and_read_back_normalised(
@@ -237,9 +248,12 @@ def test_an_inactive_facility_is_never_given_an_order(client: TestClient, admin:
     p = put_product(client, admin)
     closing = stocked(client, admin, 1, {p: 5})
     far = stocked(client, admin, 90, {p: 5})
-    # Deactivated after its stock was counted: the stock is still there, but not to route.
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", closing)}
+    # Deactivated after routing used it: its stock is still there, but not to route.
     place(client, admin, 1, facility_id=closing, active=False)
     assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", far)}
+    place(client, admin, 1, facility_id=closing, active=True)
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", closing)}
 
 
 def test_a_facility_that_rejected_an_item_is_never_chosen_for_it_again(

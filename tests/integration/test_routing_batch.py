@@ -6,8 +6,11 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from reroute.domain.access import SYSTEM, Principal, Role
 from reroute.domain.errors import Forbidden
@@ -16,7 +19,8 @@ from reroute.domain.orders import Address, Order, OrderItem, ShippingMethod
 from reroute.services import catalog, inventory
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
-from reroute.services.routing import run_batch
+from reroute.services.routing import StockView, run_batch
+from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
 
 HOME = (41.88, -87.63)
@@ -182,3 +186,60 @@ def test_a_batch_run_leaves_orders_already_routed_alone(context: Context) -> Non
 def test_an_associate_may_not_start_a_batch_run(context: Context) -> None:
     with pytest.raises(Forbidden):
         run_batch(context, Principal("someone", Role.ASSOCIATE, frozenset({"F-1"})))
+
+
+def test_stock_that_arrives_between_chunks_of_a_run_is_routed_in_the_next_chunk(
+    context: Context,
+) -> None:
+    p = product(context)
+    first = facility(context, 1, {p: 50})
+    second = facility(context, 60, {p: 0})
+    orders = [new_order((p, 1)) for _ in range(100)]
+    queue(context, orders)
+
+    def delivery(done: int, total: int) -> None:
+        if done == 50:  # after the first chunk committed, before the second one starts
+            with unit_of_work(context.db) as uow:
+                inventory.apply_count(uow, second, p, 30, "delivery")
+
+    result = run_batch(context, SYSTEM, chunk=50, progress=delivery)
+
+    assert result.outcomes == {"ready": 80, "backorder": 20}
+    counters = check_ledger(context)
+    assert counters[(first, p)] == (50, 0, 50)
+    assert counters[(second, p)] == (30, 0, 30)
+
+
+class _Deadlock(Exception):
+    """What the driver raises when PostgreSQL picks this transaction as a deadlock victim."""
+
+    sqlstate = "40P01"
+
+
+def test_a_chunk_the_database_makes_start_over_is_routed_again_from_the_truth(
+    context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows written before a chunk began are not read again for the next attempt (no margin),
+    # so only a retry that forgets what the failed attempt took sees all the stock.
+    monkeypatch.setattr(StockView, "MARGIN", timedelta(0))
+    p = product(context)
+    store = facility(context, 1, {p: 3})
+    orders = [new_order((p, 1)) for _ in range(3)]
+    queue(context, orders)
+    count_day = RoutingRepository.count_day
+    failures: list[str] = []
+
+    def victim_once(self: RoutingRepository, *args: Any) -> None:
+        if not failures:  # the end of the chunk's transaction, after everything was planned
+            failures.append("deadlock")
+            raise OperationalError("INSERT INTO facility_days", {}, _Deadlock())
+        count_day(self, *args)
+
+    monkeypatch.setattr(RoutingRepository, "count_day", victim_once)
+
+    result = run_batch(context, SYSTEM, chunk=10)
+
+    assert failures == ["deadlock"]
+    assert (result.orders, result.outcomes) == (3, {"ready": 3})
+    assert states(context, orders) == {"ready": 3}
+    assert check_ledger(context)[(store, p)] == (3, 0, 3)

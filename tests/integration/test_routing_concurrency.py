@@ -1,10 +1,15 @@
 """No oversell under concurrency, on both databases (SPEC section 5): orders created at the same
 moment in real threads, each through its own service call or HTTP request, never promise more than
-a facility holds, and the counters still equal the sums of the ledger."""
+a facility holds, and the counters still equal the sums of the ledger. Also: a plan made on stock
+a concurrent writer took is made again correctly, a batch run alongside creations finishes, and
+locks are never waited for out of order (no deadlocks)."""
 
 from __future__ import annotations
 
+import copy
+import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -13,13 +18,17 @@ from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from reroute.domain.access import SYSTEM
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
 from reroute.domain.orders import Address, Order, OrderItem, ShippingMethod
 from reroute.services import catalog, inventory
 from reroute.services.context import Context
-from reroute.services.orders import create_order
+from reroute.services.orders import create_order, insert_order
+from reroute.services.routing import run_batch
+from reroute.storage import tables
+from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
 from tests.support import order_body
@@ -34,7 +43,7 @@ def new_id(prefix: str) -> str:
 
 
 def facility(ctx: Context, km_north: float, held: dict[str, int], **overrides: Any) -> str:
-    facility_id = new_id("F")
+    facility_id = overrides.pop("facility_id", None) or new_id("F")
     catalog.put_facility(
         ctx,
         Facility(
@@ -233,3 +242,115 @@ def test_an_order_planned_on_stock_a_concurrent_writer_took_is_planned_again_who
     assert counters[(far, shirt)] == (1, 0, 1)
     assert counters[(near, scarf)] == (1, 0, 1)
     assert counters.get((near, shirt), (0, 0, 0)) == (0, 0, 0)
+
+
+def test_the_same_order_sent_concurrently_is_created_and_reserved_once(context: Context) -> None:
+    p = product(context)
+    only = facility(context, 5, {p: 10})
+    order = new_order((p, 2))
+    body_hash = uuid.uuid4().hex
+
+    def send(_: int) -> bool:
+        created, is_new = create_order(context, copy.deepcopy(order), body_hash, SYSTEM)
+        assert created.items[0].state == "ready"
+        return is_new
+
+    assert sorted(all_at_once(8, send)) == [False] * 7 + [True]
+    assert check_ledger(context)[(only, p)] == (10, 8, 2)
+    with unit_of_work(context.db, write=False) as uow:
+        assert len(uow.orders.shipments_of(order.id)) == 1
+
+
+def test_a_batch_run_alongside_concurrent_order_creation_finishes_and_never_oversells(
+    context: Context,
+) -> None:
+    rng = random.Random(3)
+    products = [product(context) for _ in range(4)]
+    for km in (1, 5, 20, 40):
+        facility(context, km, {p: 25 for p in products})
+
+    def any_order() -> Order:
+        return new_order(*((p, 1) for p in rng.sample(products, rng.randint(1, 4))))
+
+    queued = [any_order() for _ in range(120)]
+    with unit_of_work(context.db) as uow:
+        for order in queued:
+            assert insert_order(uow, order, uuid.uuid4().hex, SYSTEM, None)
+    creators = [[any_order() for _ in range(12)] for _ in range(5)]
+
+    def work(n: int) -> int:
+        if n == 0:
+            return run_batch(context, SYSTEM, chunk=20).orders
+        for order in creators[n - 1]:
+            create_order(context, order, uuid.uuid4().hex, SYSTEM)
+        return 0
+
+    assert all_at_once(1 + len(creators), work)[0] >= len(queued)
+
+    every = [*queued, *(o for batch in creators for o in batch)]
+    stored = stored_items(context, [o.id for o in every])
+    assert {i.state for _, i in stored} <= {"ready", "backorder"}
+    placed = Counter((i.facility_id, i.product_id) for _, i in stored if i.state == "ready")
+    for key, (qoh, atp, reserved) in check_ledger(context).items():
+        assert (atp, reserved) == (qoh - placed[key], placed[key]), key
+        assert atp >= 0, key
+
+
+def test_a_re_plan_never_waits_for_a_row_that_sorts_before_one_it_holds(
+    context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are locked in one order (facility, product) so that writers never deadlock. A
+    re-plan that needs a row sorting before one it already holds takes it only if free, and
+    otherwise starts over, rather than wait and close a cycle with a writer holding that row."""
+    if context.db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: there are no row locks to wait for")
+    p = product(context)
+    near = facility(context, 1, {p: 0}, facility_id=new_id("F-z"))  # sorts last
+    far = facility(context, 50, {p: 1}, facility_id=new_id("F-a"))  # sorts first
+    read = RoutingRepository.promisable_stock
+
+    def stale(self: RoutingRepository, product_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+        found = read(self, product_ids)
+        found[(near, p)] = 1  # routing read it just before a concurrent writer took it
+        return found
+
+    monkeypatch.setattr(RoutingRepository, "promisable_stock", stale)
+    get_many = InventoryRepository.get_many
+    holds_near, holds_far = threading.Event(), threading.Event()
+
+    def locking(self: InventoryRepository, keys: Iterable[Any], **options: Any) -> Any:
+        found = get_many(self, keys, **options)
+        if options.get("lock") and not holds_near.is_set():
+            holds_near.set()  # the first plan's row is held: let the other writer ask for it
+            time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(InventoryRepository, "get_many", locking)
+    levels = tables.inventory_levels
+    errors: list[str] = []
+
+    def other_writer() -> None:
+        try:
+            with context.db.transaction(write=True) as conn:
+                for facility_id in (far, near):  # in the agreed order
+                    conn.execute(
+                        select(levels)
+                        .where(levels.c.facility_id == facility_id, levels.c.product_id == p)
+                        .with_for_update()
+                    )
+                    if facility_id == far:
+                        holds_far.set()
+                        assert holds_near.wait(10)
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert holds_far.wait(10)
+    order = new_order((p, 1))
+    created, _ = create_order(context, order, uuid.uuid4().hex, SYSTEM)
+    writer.join(10)
+
+    assert errors == []
+    assert (created.items[0].state, created.items[0].facility_id) == ("ready", far)
+    assert check_ledger(context)[(far, p)] == (1, 0, 1)

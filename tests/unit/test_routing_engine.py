@@ -481,6 +481,51 @@ def test_a_pair_covering_everything_beats_starting_from_the_facility_holding_mos
     assert where(plan) == {"1": b.id, "2": b.id, "3": b.id, "4": c.id, "5": b.id, "6": c.id}
 
 
+def test_three_shipments_are_found_when_the_facility_holding_most_is_in_no_three() -> None:
+    # A holds three of the six items; the other three are never together, so starting from A
+    # places five items in three shipments. B, C and D hold two each and everything together.
+    p = [product() for _ in range(6)]
+    a, b, c, d = facility(1), facility(20), facility(30), facility(40)
+    plan = plan_order(
+        order(*((x, 1) for x in p)),
+        DEFAULTS,
+        snapshot(
+            {
+                a: {p[0]: 5, p[1]: 5, p[2]: 5},
+                b: {p[0]: 5, p[3]: 5},
+                c: {p[1]: 5, p[4]: 5},
+                d: {p[2]: 5, p[5]: 5},
+            }
+        ),
+    )
+    assert plan.unplaced == []
+    assert where(plan) == {"1": b.id, "2": c.id, "3": d.id, "4": b.id, "5": c.id, "6": d.id}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_an_order_that_three_shipments_can_hold_is_never_left_partly_unplaced(seed: int) -> None:
+    rng = random.Random(seed)
+    products = [product() for _ in range(rng.randint(3, 7))]
+    places = [facility(rng.uniform(1, 300)) for _ in range(rng.randint(3, 12))]
+    share = rng.choice([0.2, 0.35, 0.5])
+    stock = {f: {p: 1 for p in products if rng.random() < share} for f in places}
+    held = [set(h) for h in stock.values()]
+    fewest = next(
+        (
+            k
+            for k in range(1, 4)
+            if any(set().union(*c) == set(products) for c in itertools.combinations(held, k))
+        ),
+        None,
+    )
+    plan = plan_order(order(*((p, 1) for p in products)), DEFAULTS, snapshot(stock))
+    if fewest is None:
+        assert plan.unplaced, "no three facilities hold everything"
+    else:
+        assert plan.unplaced == []
+        assert len(plan.facilities) == fewest
+
+
 def test_between_equally_few_shipments_the_nearer_facilities_win() -> None:
     one, two = product(), product()
     near_one, near_two, far_one, far_two = facility(1), facility(2), facility(70), facility(80)
