@@ -252,9 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 bench_database(name, url, work, args, runs)
     except KeyboardInterrupt:
         log.print("Interrupted; the server is stopped. Figures measured so far:")
-        Console().print(table(runs, args))
+        Console(width=130).print(table(runs, args))
         return 130
-    Console().print(table(runs, args))
+    Console(width=130).print(table(runs, args))
     return 0 if all(run.errors == 0 for run in runs) else 1
 
 

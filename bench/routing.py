@@ -136,7 +136,7 @@ def main() -> None:
         print(json.dumps(_route(args.url, args.chunk, args.single)))
         return
 
-    console = Console()
+    console = Console(width=150)  # the whole table, readable in a log file too
     table = Table(title=f"Routing batch: {args.facilities} facilities, {args.products} products")
     for column in (
         "database",

@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="solver time limit")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)  # the whole table, readable in a log file too
     instance = make_instance(args.orders, args.facilities, args.products, args.seed)
     items = sum(len(lines) for *_, lines in instance.orders)
     started = time.perf_counter()
