@@ -199,7 +199,10 @@ def route(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=max(total, done))
 
-        result = run_batch(context, SYSTEM, chunk=chunk, progress=advance)
+        try:
+            result = run_batch(context, SYSTEM, chunk=chunk, progress=advance)
+        finally:
+            context.db.dispose()
     counts = ", ".join(f"{n} {state}" for state, n in sorted(result.outcomes.items())) or "nothing"
     err.print(f"Routed {result.orders} orders in {result.seconds:.1f} s: {counts}.")
 

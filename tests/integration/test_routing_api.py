@@ -633,6 +633,14 @@ def test_the_store_list_search_finds_nothing_for_an_unrelated_word(
     assert found == {"total": 0, "shipments": []}
 
 
+@pytest.mark.parametrize("typed", ["_", "%", "%%", "\\"])
+def test_the_store_list_search_takes_wildcard_characters_literally(
+    client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any], typed: str
+) -> None:
+    found = store_list(client, admin, two_orders_at_one_store["store"], q=typed)
+    assert found == {"total": 0, "shipments": []}
+
+
 def test_an_associate_sees_their_store_list_and_not_another_stores(
     client: TestClient, admin: Headers, context: Context
 ) -> None:

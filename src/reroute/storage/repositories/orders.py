@@ -271,22 +271,25 @@ class OrderRepository:
             condition.append(shipments.c.updated_at >= since)
         base = select(shipments.c.id).where(*condition)
         if text:
-            pattern = f"%{text.strip().lower()}%"
+            # What the person typed is matched literally: % and _ are not wildcards here.
+            typed = text.strip().lower()
+            literal = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"
             matching_items = (
                 select(order_items.c.shipment_id)
                 .join(products, products.c.id == order_items.c.product_id)
                 .where(
                     or_(
-                        func.lower(products.c.sku).like(pattern),
-                        func.lower(products.c.upc).like(pattern),
-                        func.lower(products.c.name).like(pattern),
+                        func.lower(products.c.sku).like(pattern, escape="\\"),
+                        func.lower(products.c.upc).like(pattern, escape="\\"),
+                        func.lower(products.c.name).like(pattern, escape="\\"),
                     )
                 )
             )
             matching_orders = select(orders.c.id).where(
                 or_(
-                    func.lower(orders.c.id).like(pattern),
-                    func.lower(orders.c.customer_name).like(pattern),
+                    func.lower(orders.c.id).like(pattern, escape="\\"),
+                    func.lower(orders.c.customer_name).like(pattern, escape="\\"),
                 )
             )
             base = base.where(
