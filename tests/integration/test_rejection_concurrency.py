@@ -19,9 +19,8 @@ from sqlalchemy import select
 
 from reroute.domain.access import SYSTEM, Principal, Role
 from reroute.domain.errors import Conflict
-from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
-from reroute.domain.orders import AT_FACILITY, Address, ItemState, Order, OrderItem, ShippingMethod
-from reroute.services import cancellation, catalog, inventory
+from reroute.domain.orders import AT_FACILITY, ItemState, Order, OrderItem, ShippingMethod
+from reroute.services import cancellation
 from reroute.services.context import Context
 from reroute.services.orders import create_order
 from reroute.services.rejection import RejectionResult, reject_item, reject_shipment
@@ -29,11 +28,10 @@ from reroute.storage import tables
 from reroute.storage import unit_of_work as uow_module
 from reroute.storage.unit_of_work import unit_of_work
 from tests.integration.test_rejection_api import Headers, assert_counters_equal_ledger
+from tests.service_builders import CHICAGO, facility, product
 from tests.support import new_id
 
 T = TypeVar("T")
-HOME = (41.88, -87.63)
-CHICAGO = Address(city="Chicago", latitude=HOME[0], longitude=HOME[1])
 
 
 class Reruns:
@@ -52,35 +50,6 @@ def reruns(monkeypatch: pytest.MonkeyPatch) -> Reruns:
     seen = Reruns()
     monkeypatch.setattr(uow_module, "time", seen)
     return seen
-
-
-def facility(ctx: Context, km_north: float, held: dict[str, int]) -> str:
-    facility_id = new_id("F")
-    catalog.put_facility(
-        ctx,
-        Facility(
-            id=facility_id,
-            name="Store",
-            kind=FacilityKind.STORE,
-            external_location_id=new_id("loc"),
-            fulfiller_id="70125",
-            latitude=HOME[0] + km_north / 111.2,
-            longitude=HOME[1],
-            capabilities=[Capability.SHIP],
-        ),
-        SYSTEM,
-    )
-    for product_id, quantity in held.items():
-        inventory.count_stock(ctx, facility_id, product_id, quantity, SYSTEM)
-    return facility_id
-
-
-def product(ctx: Context) -> str:
-    product_id = new_id("P")
-    catalog.put_product(
-        ctx, Product(product_id, new_id("SKU"), uuid.uuid4().hex[:12], "part", "Shirt"), SYSTEM
-    )
-    return product_id
 
 
 def order_of(product_id: str, quantity: int = 1) -> Order:

@@ -14,61 +14,14 @@ from sqlalchemy.exc import OperationalError
 
 from reroute.domain.access import SYSTEM, Principal, Role
 from reroute.domain.errors import Forbidden
-from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
-from reroute.domain.orders import Address, Order, OrderItem, ShippingMethod
-from reroute.services import catalog, inventory
+from reroute.domain.orders import Order
+from reroute.services import inventory
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
 from reroute.services.routing import StockView, run_batch
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
-
-HOME = (41.88, -87.63)
-CHICAGO = Address(city="Chicago", latitude=HOME[0], longitude=HOME[1])
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def facility(ctx: Context, km_north: float, held: dict[str, int]) -> str:
-    facility_id = new_id("F")
-    catalog.put_facility(
-        ctx,
-        Facility(
-            id=facility_id,
-            name="Store",
-            kind=FacilityKind.STORE,
-            external_location_id=new_id("loc"),
-            fulfiller_id="70125",
-            latitude=HOME[0] + km_north / 111.2,
-            longitude=HOME[1],
-            capabilities=[Capability.SHIP],
-        ),
-        SYSTEM,
-    )
-    for product_id, quantity in held.items():
-        inventory.count_stock(ctx, facility_id, product_id, quantity, SYSTEM)
-    return facility_id
-
-
-def product(ctx: Context) -> str:
-    product_id = new_id("P")
-    catalog.put_product(
-        ctx, Product(product_id, new_id("SKU"), uuid.uuid4().hex[:12], "part", "Shirt"), SYSTEM
-    )
-    return product_id
-
-
-def new_order(*lines: tuple[str, int]) -> Order:
-    return Order(
-        id=new_id("O"),
-        customer_name="Ada Lovelace",
-        customer_email="ada@example.com",
-        shipping_method=ShippingMethod.STANDARD,
-        ship_to=CHICAGO,
-        items=[OrderItem(str(n + 1), p, q) for n, (p, q) in enumerate(lines)],
-    )
+from tests.service_builders import facility, new_order, product
 
 
 def queue(ctx: Context, orders: list[Order]) -> None:

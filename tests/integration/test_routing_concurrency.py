@@ -21,9 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from reroute.domain.access import SYSTEM
-from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
-from reroute.domain.orders import Address, Order, OrderItem, ShippingMethod
-from reroute.services import catalog, inventory
+from reroute.domain.orders import Order
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
 from reroute.services.routing import run_batch
@@ -31,56 +29,10 @@ from reroute.storage import tables
 from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
-from tests.support import order_body
+from tests.service_builders import facility, new_order, product
+from tests.support import new_id, order_body
 
 T = TypeVar("T")
-HOME = (41.88, -87.63)
-CHICAGO = Address(city="Chicago", latitude=HOME[0], longitude=HOME[1])
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def facility(ctx: Context, km_north: float, held: dict[str, int], **overrides: Any) -> str:
-    facility_id = overrides.pop("facility_id", None) or new_id("F")
-    catalog.put_facility(
-        ctx,
-        Facility(
-            id=facility_id,
-            name="Store",
-            kind=FacilityKind.STORE,
-            external_location_id=new_id("loc"),
-            fulfiller_id="70125",
-            latitude=HOME[0] + km_north / 111.2,
-            longitude=HOME[1],
-            capabilities=[Capability.SHIP],
-            **overrides,
-        ),
-        SYSTEM,
-    )
-    for product_id, quantity in held.items():
-        inventory.count_stock(ctx, facility_id, product_id, quantity, SYSTEM)
-    return facility_id
-
-
-def product(ctx: Context) -> str:
-    product_id = new_id("P")
-    catalog.put_product(
-        ctx, Product(product_id, new_id("SKU"), uuid.uuid4().hex[:12], "part", "Shirt"), SYSTEM
-    )
-    return product_id
-
-
-def new_order(*lines: tuple[str, int]) -> Order:
-    return Order(
-        id=new_id("O"),
-        customer_name="Ada Lovelace",
-        customer_email="ada@example.com",
-        shipping_method=ShippingMethod.STANDARD,
-        ship_to=CHICAGO,
-        items=[OrderItem(str(n + 1), p, q) for n, (p, q) in enumerate(lines)],
-    )
 
 
 def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
