@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from reroute.domain.routing.geo import EARTH_RADIUS_KM
 
 
 def new_id(prefix: str) -> str:
@@ -82,3 +85,39 @@ def count_stock(
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+# Stores placed by distance, and orders through the API ----------------------------------------
+
+#: Where `order_body` ships to.
+HOME = (41.88, -87.63)
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
+Headers = dict[str, str]
+
+
+def place(client: TestClient, admin: Headers, km: float, **overrides: Any) -> str:
+    """A facility `km` due north of the ship-to address."""
+    return put_facility(
+        client, admin, latitude=HOME[0] + km / KM_PER_DEGREE, longitude=HOME[1], **overrides
+    )
+
+
+def stocked(client: TestClient, admin: Headers, km: float, held: dict[str, int], **kw: Any) -> str:
+    """A facility `km` north holding `held` (product id to quantity)."""
+    facility_id = place(client, admin, km, **kw)
+    for product_id, quantity in held.items():
+        count_stock(client, admin, facility_id, product_id, quantity)
+    return facility_id
+
+
+def create(client: TestClient, headers: Headers, items: list[tuple[str, int]], **kw: Any) -> Any:
+    """A new order of (product id, quantity) lines; answers the created order."""
+    response = client.post("/api/v1/orders", json=order_body(items, **kw), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def read(client: TestClient, admin: Headers, order_id: str) -> Any:
+    response = client.get(f"/api/v1/orders/{order_id}", headers=admin)
+    assert response.status_code == 200, response.text
+    return response.json()

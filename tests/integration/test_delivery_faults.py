@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,42 +23,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from reroute.delivery.worker import DeliveryWorker
 from reroute.services.context import Context
 from reroute.storage.tables import deliveries, outbox_events
+from tests.integration.conftest import MakeWorker
 from tests.integration.receiver import (
     Action,
     Receiver,
     assert_exactly_the_feed_in_order,
     deliver_until,
-    fast_settings,
     read_feed,
     subscribe,
 )
 from tests.support import count_stock, order_body, put_facility, put_product
 
 Headers = dict[str, str]
-MakeWorker = Callable[..., DeliveryWorker]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def make_worker(context: Context) -> Iterator[MakeWorker]:
-    made: list[DeliveryWorker] = []
-
-    def make(**overrides: Any) -> DeliveryWorker:
-        worker = DeliveryWorker(context, fast_settings(**overrides))
-        made.append(worker)
-        return worker
-
-    yield make
-    for worker in made:
-        worker.stop()
 
 
 @pytest.fixture

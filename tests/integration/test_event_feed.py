@@ -22,12 +22,6 @@ Headers = dict[str, str]
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
 def worker(context: Context) -> Iterator[DeliveryWorker]:
     made = DeliveryWorker(context, fast_settings())
     yield made

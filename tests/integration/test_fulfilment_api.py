@@ -12,20 +12,16 @@ from reroute.domain.access import Role
 from reroute.services.context import Context
 from tests.conftest import make_token
 from tests.integration.test_rejection_api import (
-    Headers,
     assert_counters_equal_ledger,
-    create,
     footprint,
     item,
     ledger,
     level,
-    read,
     rejected_ok,
     shipment_state,
-    stocked,
     where,
 )
-from tests.support import put_product
+from tests.support import Headers, create, put_product, read, stocked
 
 
 def act(client: TestClient, headers: Headers, shipment_id: str, action: str) -> Any:

@@ -23,7 +23,7 @@ from reroute.services.context import Context
 from reroute.storage.tables import deliveries, order_items, outbox_events
 from tests.conftest import MFG_ID
 from tests.integration.receiver import ALL_TYPES, read_feed
-from tests.support import count_stock, new_id, order_body, put_facility, put_product
+from tests.support import count_stock, create, new_id, order_body, put_facility, put_product, read
 
 Headers = dict[str, str]
 TOP_KEYS = [
@@ -110,18 +110,6 @@ class Feed:
 @pytest.fixture
 def feed(client: TestClient, admin: Headers) -> Feed:
     return Feed(client, admin)
-
-
-def create(client: TestClient, admin: Headers, items: list[tuple[str, int]], **kw: Any) -> Any:
-    response = client.post("/api/v1/orders", json=order_body(items, **kw), headers=admin)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def read(client: TestClient, admin: Headers, order_id: str) -> Any:
-    response = client.get(f"/api/v1/orders/{order_id}", headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def post(client: TestClient, admin: Headers, path: str, body: Any = None, status: int = 200) -> Any:

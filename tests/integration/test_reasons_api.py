@@ -12,19 +12,17 @@ from reroute.domain.access import Role
 from reroute.services.context import Context
 from tests.conftest import make_token
 from tests.integration.test_rejection_api import (
-    Headers,
     assert_counters_equal_ledger,
     footprint,
     item,
-    place,
     qoh_atp,
-    read,
     reject,
     reject_shipment,
     rejected_ok,
     where,
     worked_example,
 )
+from tests.support import Headers, place, read
 
 DEFAULTS = [
     ("NOT_IN_STOCK", "Not in stock", "zero", True, "101", "Don't have enough quantity."),

@@ -15,25 +15,20 @@ from reroute.services.context import Context
 from reroute.storage import tables
 from reroute.storage.unit_of_work import unit_of_work
 from tests.integration.test_rejection_api import (
-    Headers,
     assert_counters_equal_ledger,
-    count_stock,
-    create,
     item,
     level,
     patch_settings,
     qoh_atp,
-    read,
     reject,
     reject_shipment,
     rejected_ok,
     rejections,
     shipment_state,
     step,
-    stocked,
     where,
 )
-from tests.support import put_product
+from tests.support import Headers, count_stock, create, put_product, read, stocked
 
 
 def assert_reserved_matches_items(context: Context) -> None:

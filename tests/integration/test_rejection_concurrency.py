@@ -27,9 +27,9 @@ from reroute.services.rejection import RejectionResult, reject_item, reject_ship
 from reroute.storage import tables
 from reroute.storage import unit_of_work as uow_module
 from reroute.storage.unit_of_work import unit_of_work
-from tests.integration.test_rejection_api import Headers, assert_counters_equal_ledger
+from tests.integration.test_rejection_api import assert_counters_equal_ledger
 from tests.service_builders import CHICAGO, facility, product
-from tests.support import new_id
+from tests.support import Headers, new_id
 
 T = TypeVar("T")
 

@@ -7,7 +7,6 @@ distance in km is exactly what the test says.
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,42 +17,20 @@ from typer.testing import CliRunner
 
 from reroute.cli import app as cli
 from reroute.domain.access import Role
-from reroute.domain.routing.geo import EARTH_RADIUS_KM
 from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.services.context import Context
 from reroute.storage.unit_of_work import unit_of_work
 from tests.conftest import make_token
-from tests.support import count_stock, new_id, order_body, put_facility, put_product
-
-HOME = (41.88, -87.63)  # where order_body ships to
-KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
-Headers = dict[str, str]
-
-
-def place(client: TestClient, admin: Headers, km: float, **overrides: Any) -> str:
-    """A facility `km` due north of the ship-to address."""
-    return put_facility(
-        client, admin, latitude=HOME[0] + km / KM_PER_DEGREE, longitude=HOME[1], **overrides
-    )
-
-
-def stocked(client: TestClient, admin: Headers, km: float, held: dict[str, int], **kw: Any) -> str:
-    facility_id = place(client, admin, km, **kw)
-    for product_id, quantity in held.items():
-        count_stock(client, admin, facility_id, product_id, quantity)
-    return facility_id
-
-
-def create(client: TestClient, headers: Headers, items: list[tuple[str, int]], **kw: Any) -> Any:
-    response = client.post("/api/v1/orders", json=order_body(items, **kw), headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def read(client: TestClient, admin: Headers, order_id: str) -> Any:
-    response = client.get(f"/api/v1/orders/{order_id}", headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.support import (
+    Headers,
+    count_stock,
+    create,
+    new_id,
+    place,
+    put_product,
+    read,
+    stocked,
+)
 
 
 def where(order: Any) -> dict[str, tuple[str, str | None]]:

@@ -5,7 +5,6 @@ attempt, replays under the same webhook-id, and that all of it is the admin's al
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,44 +12,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.access import Role
 from reroute.services.context import Context
 from reroute.storage.tables import deliveries
 from tests.conftest import make_token
+from tests.integration.conftest import MakeWorker
 from tests.integration.receiver import (
     ALL_TYPES,
     Receiver,
     assert_exactly_the_feed_in_order,
     deliver_until,
-    fast_settings,
     read_feed,
     subscribe,
 )
 from tests.support import count_stock, order_body, put_facility, put_product
 
 Headers = dict[str, str]
-MakeWorker = Callable[..., DeliveryWorker]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
-def make_worker(context: Context) -> Iterator[MakeWorker]:
-    made: list[DeliveryWorker] = []
-
-    def make(**overrides: Any) -> DeliveryWorker:
-        worker = DeliveryWorker(context, fast_settings(**overrides))
-        made.append(worker)
-        return worker
-
-    yield make
-    for worker in made:
-        worker.stop()
 
 
 @pytest.fixture
