@@ -31,7 +31,9 @@ from reroute.storage.database import Database
 
 def build_context(config: Config) -> Context:
     db = Database(config.database_url, pool_size=config.db_pool_size)
-    return Context(db=db, defaults=RuntimeSettings(mfg_id=config.mfg_id))
+    return Context(
+        db=db, defaults=RuntimeSettings(mfg_id=config.mfg_id), security=config.security()
+    )
 
 
 def create_app(

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reroute.delivery.policy import parse_schedule
 from reroute.delivery.worker import WorkerSettings
+from reroute.services.context import Security
 
 
 class Config(BaseSettings):
@@ -32,6 +33,29 @@ class Config(BaseSettings):
     session_secret: str = Field(
         default="", description="Signs session cookies; a random one per start if empty"
     )
+
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback, private, link-local or metadata addresses",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body")
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    trusted_proxy_headers: str = Field(
+        default="",
+        description="Comma-separated proxy headers trusted to tell https, e.g. x-forwarded-proto",
+    )
+    max_parallel_hashes: int = Field(default=4, ge=1, le=64)
+
+    def security(self) -> Security:
+        return Security(
+            allow_private_webhook_targets=self.webhook_allow_private_targets,
+            max_body_bytes=self.max_body_bytes,
+            idempotency_ttl_hours=self.idempotency_ttl_hours,
+            trusted_proxy_headers=tuple(
+                h.strip().lower() for h in self.trusted_proxy_headers.split(",") if h.strip()
+            ),
+            max_parallel_hashes=self.max_parallel_hashes,
+        )
 
     def worker_settings(self) -> WorkerSettings:
         return WorkerSettings(
