@@ -9,7 +9,7 @@ from reroute.domain.errors import NotFound
 from reroute.domain.facilities import Product
 from reroute.domain.inventory import InventoryLevel
 from reroute.services.context import Context
-from reroute.services.routing import route_orders
+from reroute.services.routing import claim_orders, route_orders
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
 
 #: Backordered orders routed at once when a count raises ATP; the rest wait for a batch run.
@@ -46,8 +46,7 @@ def route_backorders(ctx: Context, uow: UnitOfWork, product_id: str, actor: str)
     the rest wait for the next batch run)."""
     ids = uow.routing.backordered_orders(product_id, BACKORDERS_AT_ONCE)
     if ids:
-        orders = uow.orders.get_many(ids)
-        route_orders(ctx, uow, [orders[i] for i in ids], actor=actor)
+        route_orders(ctx, uow, claim_orders(uow, ids), actor=actor)
 
 
 def apply_count(

@@ -100,7 +100,11 @@ class _Rejection:
 
     def take(self, order: Order, item: OrderItem, reason: Reason, cascaded: bool) -> bool:
         key = (order.id, item.item_id)
-        if key in self.targets or item.state not in REJECTABLE:
+        if (
+            key in self.targets
+            or item.state not in REJECTABLE
+            or item.facility_id != self.facility_id
+        ):
             return False
         self.targets[key] = _Target(order, item, reason, cascaded)
         self.orders[order.id] = order
@@ -257,33 +261,41 @@ def _effects_and_cascades(job: _Rejection, reason: Reason, chosen: list[OrderIte
         entry = apply_effect(level, reason.inventory_effect, quantity, reference)
         if entry is not None:
             job.entries.append(entry)
-        if level.available_to_promise < 0:  # only a shortage needs the other reservations
+        # Only a shortage needs the other reservations; again while an item the victims were
+        # chosen from turned out packed meanwhile (its lock showed it), until ATP is back.
+        while level.available_to_promise < 0:
             open_items = _open(job, product_id)
             victims = shortage_victims(
                 [Reservation(o.order_id, o.item_id, o.quantity, o.reserved_at) for o in open_items],
                 -level.available_to_promise,
             )
-            _take_open(job, [(v.order_id, v.item_id) for v in victims], cascade)
+            if not _take_open(job, [(v.order_id, v.item_id) for v in victims], cascade):
+                break
 
 
 def _open(job: _Rejection, product_id: str) -> list[OpenItem]:
     """The product's other open items at the rejecting facility, not yet taken."""
     return [
         o
-        for o in job.uow.rejections.open_items(job.facility_id, product_id)
+        for o in job.uow.rejections.open_items(job.facility_id, product_id, lock=False)
         if (o.order_id, o.item_id) not in job.targets
     ]
 
 
-def _take_open(job: _Rejection, keys: list[tuple[str, str]], cascade: Reason) -> None:
+def _take_open(job: _Rejection, keys: list[tuple[str, str]], cascade: Reason) -> int:
+    """Take these items along, deciding on what their orders' locks show: an item packed,
+    canceled or moved meanwhile is left where it is."""
     missing = sorted({order_id for order_id, _ in keys} - job.orders.keys())
-    job.orders.update(job.uow.orders.get_many(missing))
+    job.orders.update(job.uow.orders.get_many(missing, lock=True))
+    taken = 0
     for order_id, item_id in keys:
-        order = job.orders[order_id]
-        item = order.item(item_id)
-        if item is not None and job.take(order, item, cascade, cascaded=True):
+        order = job.orders.get(order_id)
+        item = order.item(item_id) if order is not None else None
+        if order is not None and item is not None and job.take(order, item, cascade, True):
             assert item.shipment_id is not None
             job.take_rest_of_shipment(order, item.shipment_id)
+            taken += 1
+    return taken
 
 
 def _finish(job: _Rejection, products: list[str]) -> RejectionResult:

@@ -108,7 +108,11 @@ def route_orders(
 ) -> list[Routed]:
     """Give every queued or backordered item of these orders a facility, or a state that says
     why not, within the caller's transaction. A batch passes its `stock` view from chunk to
-    chunk; a single request loads what its orders need."""
+    chunk; a single request loads what its orders need.
+
+    The orders must be claimed by this transaction: created by it, or read with their rows
+    locked (`claim_orders`, `OrderRepository.get_many(lock=True)`), so that no other
+    transaction routes, rejects or cancels the same items meanwhile."""
     pending = {o.id: o for o in orders}
     wanted = [r for r in (_to_route(o) for o in pending.values()) if r.lines]
     if not wanted:
@@ -125,6 +129,18 @@ def route_orders(
     if own:
         notifier.flush()
     return routed
+
+
+def claim_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> list[Order]:
+    """The orders, locked for this transaction and read after the lock, in id order.
+
+    Orders another transaction holds are skipped rather than waited for: that transaction is
+    deciding about their items, and waiting could close a cycle with the inventory rows it
+    holds. What is skipped stays queued (or backordered) for the next run.
+    """
+    ids = list(order_ids)
+    claimed = uow.orders.get_many(ids, lock=True, skip_locked=True)
+    return [claimed[i] for i in sorted(claimed)]
 
 
 class StockView:
@@ -219,12 +235,15 @@ def _plan_and_lock(
 ) -> tuple[list[OrderPlan], Levels]:
     """Plan every order, then lock what the plans need and check it is still there.
 
-    A plan that counted on stock a concurrent transaction took meanwhile is undone and made
-    again on the locked, current numbers.
+    What the plans need is the stock of each (facility, product) they reserve, and a slot of
+    daily capacity at each capacity-limited facility where they open a shipment. A plan that
+    counted on stock or a slot a concurrent transaction took meanwhile is undone and made again
+    on the locked, current numbers.
     """
     plans = {o.order_id: plan_order(o, rules, snapshot) for o in wanted}
     by_id = {o.order_id: o for o in wanted}
     locked: Levels = {}
+    capacity = _Capacity(uow, snapshot)
     for _attempt in range(MAX_REPLANS + 1):
         needs = _needs(plans.values())
         fresh = [k for k in needs if k not in locked]
@@ -238,18 +257,21 @@ def _plan_and_lock(
             for key, quantity in needs.items()
             if not locked[key].can_reserve(quantity, snapshot.sites[key[0]].safety_stock)
         }
-        if not short:
+        full = capacity.full(_new_shipments(plans.values(), by_id))
+        if not short and not full:
             return list(plans.values()), locked
         redo = [
             order_id
             for order_id, plan in plans.items()
             if any((p.facility_id, p.line.product_id) in short for p in plan.placements)
+            or any(f in full and f not in by_id[order_id].open_shipments for f in plan.facilities)
         ]
         for order_id in redo:
             _give_back(snapshot, by_id[order_id], plans.pop(order_id))
         kept = _needs(plans.values())
         for key in short:  # the truth, less what the plans still standing hold
             snapshot.atp[key] = locked[key].available_to_promise - kept.get(key, 0)
+        capacity.settle(full, _new_shipments(plans.values(), by_id))
         for order_id in redo:
             plans[order_id] = plan_order(by_id[order_id], rules, snapshot)
     # Still short after every re-plan: those orders stay queued for the next run.
@@ -260,12 +282,58 @@ def _plan_and_lock(
         if key not in locked
         or not locked[key].can_reserve(quantity, snapshot.sites[key[0]].safety_stock)
     }
-    kept_plans = [
+    full = capacity.full(_new_shipments(plans.values(), by_id), lock=False)
+    return [
         plan
         for plan in plans.values()
         if not any((p.facility_id, p.line.product_id) in short for p in plan.placements)
-    ]
-    return kept_plans, locked
+        and not any(
+            f in full and f not in by_id[plan.order_id].open_shipments for f in plan.facilities
+        )
+    ], locked
+
+
+def _new_shipments(plans: Iterable[OrderPlan], by_id: dict[str, OrderToRoute]) -> Counter[str]:
+    """Shipments the plans open, by facility (extending a ready shipment opens none)."""
+    opened: Counter[str] = Counter()
+    for plan in plans:
+        for facility_id in plan.facilities:
+            if facility_id not in by_id[plan.order_id].open_shipments:
+                opened[facility_id] += 1
+    return opened
+
+
+class _Capacity:
+    """Daily capacity as the locks show it: a facility's row is held before its load is read
+    again, so the load seen is final until this transaction ends."""
+
+    def __init__(self, uow: UnitOfWork, snapshot: Snapshot) -> None:
+        self.uow = uow
+        self.snapshot = snapshot
+        #: Shipments given today by other transactions, read under the facility's lock.
+        self.base: dict[str, int] = {}
+
+    def full(self, opened: Counter[str], *, lock: bool = True) -> set[str]:
+        """Limited facilities where the plans open more shipments than the day has left."""
+        sites = self.snapshot.sites
+        limited = [f for f in opened if sites[f].daily_capacity is not None]
+        fresh = sorted(f for f in limited if f not in self.base)
+        if fresh and lock:
+            out_of_order = bool(self.base) and min(fresh) < max(self.base)
+            self.uow.facilities.lock(fresh, nowait=out_of_order)
+            load = self.uow.routing.load_on(self.uow.now.date(), fresh)
+            self.base.update({f: load.get(f, 0) for f in fresh})
+        return {
+            f
+            for f in limited
+            if f not in self.base or self.base[f] + opened[f] > (sites[f].daily_capacity or 0)
+        }
+
+    def settle(self, full: set[str], kept: Counter[str]) -> None:
+        """After the plans that overfilled `full` were undone: the snapshot's load becomes
+        the locked truth plus what the plans still standing open there."""
+        for facility_id in full:
+            self.snapshot.load[facility_id] = self.base.get(facility_id, 0) + kept[facility_id]
 
 
 def _give_back(snapshot: Snapshot, order: OrderToRoute, plan: OrderPlan) -> None:
@@ -423,10 +491,8 @@ def run_batch(
         ids = uow.routing.queued_orders(after, chunk)
         if not ids:
             return ids, []
-        orders = uow.orders.get_many(ids)
-        routed = route_orders(
-            ctx, uow, (orders[i] for i in ids), actor=actor.id, rules=rules, stock=stock
-        )
+        orders = claim_orders(uow, ids)
+        routed = route_orders(ctx, uow, orders, actor=actor.id, rules=rules, stock=stock)
         return ids, routed
 
     done = 0

@@ -62,6 +62,20 @@ class FacilityRepository:
             query = query.where(facilities.c.id.in_(list(ids)))
         return [_facility(r) for r in self.conn.execute(query)]
 
+    def lock(self, facility_ids: Iterable[str], *, nowait: bool = False) -> None:
+        """Hold these facilities' rows (PostgreSQL), in id order: routing takes a facility's
+        daily capacity only while holding its row, so two orders cannot both take the last
+        slot. With `nowait`, a busy row is refused at once (the transaction starts over)."""
+        ids = sorted(set(facility_ids))
+        if not ids or self.conn.dialect.name != "postgresql":
+            return
+        self.conn.execute(
+            select(facilities.c.id)
+            .where(facilities.c.id.in_(ids))
+            .order_by(facilities.c.id)
+            .with_for_update(nowait=nowait)
+        ).all()
+
     def fingerprint(self) -> tuple[int, str]:
         """Changes whenever a facility is added or changed: lets callers cache the list."""
         count, latest = self.conn.execute(

@@ -93,11 +93,23 @@ class OrderRepository:
         )
         return _order(row, [_item(i) for i in items])
 
-    def get_many(self, order_ids: Sequence[str]) -> dict[str, Order]:
-        ids = list(set(order_ids))
+    def get_many(
+        self, order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
+    ) -> dict[str, Order]:
+        """Orders with their items. With `lock` (PostgreSQL), the order rows are locked first,
+        in id order, and the items read after: every writer of an order's items holds its row,
+        so what is read is what this transaction may change. With `skip_locked`, orders another
+        transaction holds are left out (that transaction is deciding about them)."""
+        ids = sorted(set(order_ids))
         if not ids:
             return {}
-        rows = {r.id: r for r in self.conn.execute(select(orders).where(orders.c.id.in_(ids)))}
+        query = select(orders).where(orders.c.id.in_(ids))
+        if lock and self.postgres:
+            query = query.order_by(orders.c.id).with_for_update(skip_locked=skip_locked)
+        rows = {r.id: r for r in self.conn.execute(query)}
+        ids = list(rows)
+        if not ids:
+            return {}
         by_order: dict[str, list[OrderItem]] = {i: [] for i in rows}
         item_rows = self.conn.execute(
             select(order_items)

@@ -73,7 +73,8 @@ class RoutingRepository:
         return {(f, p): atp for f, p, atp in rows if p in product_ids}
 
     def load_on(self, day: date, facility_ids: Sequence[str]) -> dict[str, int]:
-        """Shipments each facility was given on `day`."""
+        """Shipments each facility was given on `day`, those this transaction has yet to write
+        included."""
         if not facility_ids:
             return {}
         t = facility_days
@@ -82,7 +83,12 @@ class RoutingRepository:
                 t.c.day == day, t.c.facility_id.in_(list(facility_ids))
             )
         )
-        return {r.facility_id: r.shipments for r in rows}
+        load = {r.facility_id: r.shipments for r in rows}
+        for facility_id in facility_ids:
+            pending = self._counts.get((facility_id, day))
+            if pending and pending[0]:
+                load[facility_id] = load.get(facility_id, 0) + pending[0]
+        return load
 
     def acceptance(self, today: date, days: int = 30) -> dict[str, float]:
         """Share of assigned items each facility did not reject over the last `days` days."""
