@@ -22,7 +22,7 @@ from reroute.app import create_app
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.settings import RuntimeSettings
 from reroute.services import tokens
-from reroute.services.context import Context
+from reroute.services.context import Context, Security
 from reroute.storage.database import Database
 from reroute.storage.migrate import upgrade
 from reroute.storage.tables import metadata
@@ -110,7 +110,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def context(database_url: str) -> Iterator[Context]:
-    ctx = Context(db=Database(database_url), defaults=RuntimeSettings(mfg_id=MFG_ID))
+    # The tests' webhook receivers listen on 127.0.0.1: private targets are allowed here, and
+    # the tests of that policy switch it off.
+    ctx = Context(
+        db=Database(database_url),
+        defaults=RuntimeSettings(mfg_id=MFG_ID),
+        security=Security(allow_private_webhook_targets=True),
+    )
     yield ctx
     ctx.db.dispose()
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from reroute import __version__, pages
 from reroute.api import problems
 from reroute.api.idempotency import IdempotencyMiddleware
+from reroute.api.limits import InputLimits
 from reroute.api.routers import (
     admin,
     cancellation,
@@ -82,6 +83,8 @@ def create_app(
     if session_secret is None:
         session_secret = Config().session_secret
     pages.install(app, context, session_secret)
+    # Added last, so outermost: oversized bodies and undecodable headers stop here.
+    app.add_middleware(InputLimits, max_body_bytes=context.security.max_body_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

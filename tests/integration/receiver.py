@@ -3,8 +3,10 @@
 Every request is verified with the public `standardwebhooks` library; what it accepted is
 recorded as (webhook-id, raw body) and de-duplicated on the webhook-id, as an integrator would.
 Tests script its faults: answer a status (500, 410) for the next N requests, sleep before
-answering (so the sender times out), reset the connection, or be shut down and started again
-on the same port (connection refused in between).
+answering (so the sender times out), reset the connection, trickle the answer a byte at a time,
+answer a huge body, redirect, or be shut down and started again on the same port (connection
+refused in between). It counts the connections it accepted, and for trickled and huge answers
+how many bytes it got out before the sender closed the connection.
 """
 
 from __future__ import annotations
@@ -31,14 +33,33 @@ PATH = "/hooks/reroute"
 @dataclass(frozen=True)
 class Action:
     """What the receiver does with one request: `status` answers that code (after `sleep`
-    seconds); `reset` closes the connection with a TCP reset instead of answering."""
+    seconds), with `body` if given and a Location header if `location` is; `reset` closes the
+    connection with a TCP reset instead of answering; `trickle` sends the answer's head one
+    byte every that many seconds (it never ends, unless the sender waits for TRICKLE_BYTES);
+    `reply_bytes` answers a body of that many bytes, written as fast as the sender reads."""
 
     status: int = 204
     sleep: float = 0.0
     reset: bool = False
+    trickle: float = 0.0
+    reply_bytes: int = 0
+    body: bytes | None = None
+    location: str | None = None
 
 
 OK = Action()
+#: Bytes a trickled answer has at most (so a trickle ends even if nobody hangs up).
+TRICKLE_BYTES = 200
+
+
+@dataclass(frozen=True)
+class End:
+    """How a trickled or huge answer ended: `sent` bytes got out (head included for a
+    trickle, body only for a huge one); `complete` when all of it did; `at` time.monotonic()."""
+
+    sent: int
+    complete: bool
+    at: float
 
 
 @dataclass(frozen=True)
@@ -46,8 +67,9 @@ class Request:
     webhook_id: str
     timestamp: str
     body: bytes
-    answered: int | None  # None: the connection was reset
+    answered: int | None  # None: the connection was reset, or the answer trickled
     at: float
+    host: str = ""  # the Host header
 
 
 @dataclass
@@ -67,6 +89,10 @@ class _State:
     accepted: list[Request] = field(default_factory=list)
     #: Ids accepted twice with different bodies (should stay empty).
     conflicts: list[str] = field(default_factory=list)
+    #: Connections accepted, whether or not a request came over them.
+    connections: int = 0
+    #: How each trickled or huge answer ended, in order.
+    ends: list[End] = field(default_factory=list)
 
 
 class Receiver:
@@ -194,6 +220,16 @@ class Receiver:
         with self._changed:
             return list(self._state.conflicts)
 
+    @property
+    def connections(self) -> int:
+        with self._changed:
+            return self._state.connections
+
+    @property
+    def ends(self) -> list[End]:
+        with self._changed:
+            return list(self._state.ends)
+
     def wait_for(self, check: Callable[[Receiver], bool], timeout: float) -> bool:
         """Wait (at most `timeout` seconds) until `check(self)` holds; answers whether it does."""
         deadline = time.monotonic() + timeout
@@ -211,6 +247,13 @@ class Receiver:
     def _opened(self, conn: socket.socket) -> None:
         with self._changed:
             self._connections.add(conn)
+            self._state.connections += 1
+            self._changed.notify_all()
+
+    def _ended(self, sent: int, complete: bool) -> None:
+        with self._changed:
+            self._state.ends.append(End(sent, complete, time.monotonic()))
+            self._changed.notify_all()
 
     def _closed(self, conn: socket.socket) -> None:
         with self._changed:
@@ -238,7 +281,12 @@ class Receiver:
 
     def _record(self, headers: dict[str, str], body: bytes, answered: int | None) -> None:
         request = Request(
-            headers["webhook-id"], headers["webhook-timestamp"], body, answered, time.monotonic()
+            headers["webhook-id"],
+            headers["webhook-timestamp"],
+            body,
+            answered,
+            time.monotonic(),
+            headers.get("host", ""),
         )
         with self._changed:
             state = self._state
@@ -304,18 +352,69 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if action.sleep and receiver._stopping.wait(action.sleep):
             return  # shut down while sleeping: the request is never answered
+        if action.trickle:
+            receiver._record(headers, body, None)
+            self._trickle(action.trickle)
+            return
         # Recorded before answering: once the sender sees the answer, the test sees the record.
         receiver._record(headers, body, action.status)
-        self._answer(action.status)
+        if action.reply_bytes:
+            self._huge(action.status, action.reply_bytes)
+            return
+        self._answer(action.status, action.body, action.location)
 
-    def _answer(self, status: int) -> None:
-        payload = b"" if status == 204 else b'{"ok": false}' if status >= 300 else b'{"ok": true}'
+    def _answer(self, status: int, body: bytes | None = None, location: str | None = None) -> None:
+        payload = (
+            body
+            if body is not None
+            else b""
+            if status == 204
+            else b'{"ok": false}'
+            if status >= 300
+            else b'{"ok": true}'
+        )
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(payload)))
+        if location is not None:
+            self.send_header("location", location)
         self.end_headers()
         self.wfile.write(payload)
         self.wfile.flush()
+
+    def _trickle(self, every: float) -> None:
+        """The head of a 200 answer, one byte every `every` seconds, until the sender hangs
+        up (a write fails), the receiver stops, or TRICKLE_BYTES are out."""
+        head = b"HTTP/1.1 200 OK\r\nx-padding: " + b"." * TRICKLE_BYTES
+        sent = 0
+        self.close_connection = True
+        for byte in head[:TRICKLE_BYTES]:
+            if self.server.receiver._stopping.wait(every):
+                break
+            try:
+                self.connection.sendall(bytes([byte]))
+            except OSError:
+                break
+            sent += 1
+        self.server.receiver._ended(sent, sent >= TRICKLE_BYTES)
+
+    def _huge(self, status: int, size: int) -> None:
+        """A body of `size` bytes, written until all is out or the sender hangs up."""
+        self.send_response(status)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(size))
+        self.end_headers()
+        self.close_connection = True
+        chunk = b"x" * 65_536
+        sent = 0
+        while sent < size:
+            part = chunk[: size - sent]
+            try:
+                self.connection.sendall(part)
+            except OSError:
+                break
+            sent += len(part)
+        self.server.receiver._ended(sent, sent >= size)
 
 
 # The harness the notification tests share ---------------------------------------------------

@@ -320,6 +320,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_under_the_same_ids(
         "REROUTE_WEBHOOK_RETRY_SCHEDULE": ",".join(["0"] + ["0.1"] * 20),
         "REROUTE_WORKER_POLL_SECONDS": "0.1",
         "REROUTE_WEBHOOK_CONCURRENCY": "8",
+        "REROUTE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the receiver is on 127.0.0.1
     }
     command = [str(Path(sys.executable).with_name("reroute")), "worker"]
     command += ["--database-url", database_url]

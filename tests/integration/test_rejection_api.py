@@ -510,7 +510,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_makes_one_rejection_onl
     assert qoh_atp(client, admin, ex.store, ex.product) == (5, 3)
 
 
-def test_an_associate_of_another_facility_is_403_and_one_of_the_facility_may_reject(
+def test_an_associate_of_another_facility_gets_404_and_one_of_the_facility_may_reject(
     client: TestClient, admin: Headers, context: Context
 ) -> None:
     ex = worked_example(client, admin)
@@ -518,9 +518,10 @@ def test_an_associate_of_another_facility_is_403_and_one_of_the_facility_may_rej
     elsewhere = make_token(context, Role.ASSOCIATE, [ex.other])
     before = footprint(context)
     response = reject(client, elsewhere, shipment_id, "1", "DAMAGED")
-    assert response.status_code == 403, response.text
-    assert ex.store in response.json()["detail"]
-    assert reject_shipment(client, elsewhere, shipment_id, "DAMAGED").status_code == 403
+    assert response.status_code == 404, response.text
+    assert response.json()["detail"] == f"No shipment {shipment_id}."
+    assert ex.store not in response.text
+    assert reject_shipment(client, elsewhere, shipment_id, "DAMAGED").status_code == 404
     assert footprint(context) == before
 
     at_store = make_token(context, Role.ASSOCIATE, [ex.store])

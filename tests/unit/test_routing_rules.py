@@ -13,6 +13,11 @@ from reroute.domain.errors import Invalid
 from reroute.domain.facilities import Capability, FacilityKind
 from reroute.domain.orders import ShippingMethod
 from reroute.domain.routing.rules import (
+    MAX_CHOICES,
+    MAX_ERRORS,
+    MAX_IDS,
+    MAX_INVENTORY_RULES,
+    MAX_ROUTINGS,
     FacilityFilter,
     InventoryRule,
     OrderFilter,
@@ -341,3 +346,90 @@ def test_every_bad_path_of_a_document_is_listed_at_once() -> None:
         "routings.0.inventory_rules.2.facility_filter.facility_ids.0",
         "routings.1.inventory_rules",
     ]
+
+
+# Bounds: every order reads the document ------------------------------------------------------
+
+
+def routings(count: int) -> dict[str, Any]:
+    return {"routings": [{"name": f"R{n}", "inventory_rules": [rule()]} for n in range(count)]}
+
+
+def refusal(raw: Any) -> Invalid:
+    with pytest.raises(Invalid) as refused:
+        parse_rules(raw)
+    return refused.value
+
+
+def test_as_many_routings_and_inventory_rules_as_the_bounds_allow_are_accepted() -> None:
+    parsed = parse_rules(routings(MAX_ROUTINGS))
+    assert len(parsed.routings) == MAX_ROUTINGS
+    parsed = parse_rules(document(*[rule(name=f"I{n}") for n in range(MAX_INVENTORY_RULES)]))
+    assert len(parsed.routings[0].inventory_rules) == MAX_INVENTORY_RULES
+
+
+@pytest.mark.parametrize("count", [MAX_ROUTINGS + 1, 20_001])
+def test_more_routings_than_the_bound_are_refused_once_at_routings(count: int) -> None:
+    refused = refusal(routings(count))
+    assert [(e.path, str(count) in e.message) for e in refused.errors] == [("routings", True)]
+
+
+def test_more_inventory_rules_than_the_bound_are_refused_at_the_routing() -> None:
+    raw = document(*[rule(sort=["cheapest"]) for _ in range(MAX_INVENTORY_RULES + 1)])
+    assert bad_paths(raw) == ["routings.0.inventory_rules"]
+
+
+@pytest.mark.parametrize(
+    ("bad_rule", "path"),
+    [
+        (rule(sort=["distance"] * (MAX_CHOICES + 1)), f"{RULE_0}.sort"),
+        (rule(facility_filter={"kinds": ["store"] * (MAX_CHOICES + 1)}), "kinds"),
+        (rule(facility_filter={"facility_ids": ["F"] * (MAX_IDS + 1)}), "facility_ids"),
+    ],
+)
+def test_a_list_longer_than_its_bound_is_refused_as_a_whole(bad_rule: Any, path: str) -> None:
+    (only,) = bad_paths(document(bad_rule))
+    assert only.endswith(path)
+
+
+def test_an_order_filter_list_longer_than_its_bound_is_refused_as_a_whole() -> None:
+    raw = document(order_filter={"catalog_ids": ["web"] * (MAX_IDS + 1)})
+    assert bad_paths(raw) == ["routings.0.order_filter.catalog_ids"]
+    raw = document(order_filter={"shipping_methods": ["pickup"] * (MAX_CHOICES + 1)})
+    assert bad_paths(raw) == ["routings.0.order_filter.shipping_methods"]
+
+
+def test_a_refusal_lists_a_bounded_number_of_errors_and_counts_the_rest() -> None:
+    raw = routings(MAX_ROUTINGS)
+    for routing in raw["routings"]:
+        routing["inventory_rules"] = [rule(sort=["cheapest"], unplaced="retry")]
+    refused = refusal(raw)
+    assert len(refused.errors) == MAX_ERRORS + 1
+    assert refused.errors[-1].path == ""
+    assert str(2 * MAX_ROUTINGS - MAX_ERRORS) in refused.errors[-1].message
+
+
+def test_a_nul_character_in_any_text_of_the_document_is_refused_at_its_path() -> None:
+    nul = "a\x00b"
+    raw = document(
+        rule(name=nul, facility_filter={"facility_ids": [nul]}),
+        name=nul,
+        order_filter={"catalog_ids": ["web", nul]},
+    )
+    assert sorted(bad_paths(raw)) == [
+        "routings.0.inventory_rules.0.facility_filter.facility_ids.0",
+        "routings.0.inventory_rules.0.name",
+        "routings.0.name",
+        "routings.0.order_filter.catalog_ids.1",
+    ]
+
+
+def test_an_odd_value_is_quoted_short_and_a_nested_one_is_not_quoted() -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    raw = document(rule(sort=[deep, "y" * 5000], unplaced={"a": deep}))
+    messages = [e.message for e in refusal(raw).errors]
+    assert len(messages) == 3
+    assert all(len(m) < 300 for m in messages)
+    assert "a list" in messages[0] and "an object" in messages[2]

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from reroute.domain.access import Principal
+from reroute.domain.access import Principal, log_refusal
 from reroute.services.context import Context
-from reroute.services.tokens import authenticate
+from reroute.services.tokens import authenticate, who_sent
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `reroute token create`.")
 
@@ -32,22 +32,23 @@ def get_principal(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    what = f"{request.method} {request.url.path}"
     if credentials is not None:
         principal = authenticate(ctx, credentials.credentials)
         if principal is None:
-            raise HTTPException(
-                401, "That API token is unknown or revoked.", {"WWW-Authenticate": "Bearer"}
-            )
+            detail = "That API token is unknown or revoked."
+            log_refusal(who_sent(ctx, credentials.credentials), what, "", detail)
+            raise HTTPException(401, detail, {"WWW-Authenticate": "Bearer"})
         return principal
     session_principal = request.scope.get(SESSION_PRINCIPAL)
     if isinstance(session_principal, Principal):
         return session_principal
-    raise HTTPException(
-        401,
+    detail = (
         "Send an API token as 'Authorization: Bearer <token>' "
-        "(create one with 'reroute token create').",
-        {"WWW-Authenticate": "Bearer"},
+        "(create one with 'reroute token create')."
     )
+    log_refusal("anonymous", what, "", detail)
+    raise HTTPException(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
 ActorDep = Annotated[Principal, Depends(get_principal)]

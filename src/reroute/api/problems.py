@@ -8,14 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reroute.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from reroute.api.schemas.common import NUL_MESSAGE
+from reroute.domain.errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger("reroute.api")
 
 PROBLEM = "application/problem+json"
-_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, Busy: 503}
 
 
 def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -33,6 +35,23 @@ def _path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
+def unreadable_body(exc: BaseException) -> str | None:
+    """Why a JSON body could not be read, when that is the sender's doing (FastAPI answers such
+    bodies with a bare 400 and the cause attached)."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return "The JSON nests too deeply to read."
+    if isinstance(cause, UnicodeDecodeError):
+        return "The body is not UTF-8 JSON."
+    return None
+
+
+def is_nul_refusal(exc: BaseException) -> bool:
+    """The database driver refused a NUL character (only PostgreSQL does): a last line behind
+    the validation that should have refused it first."""
+    return isinstance(exc, DataError) and "NUL" in str(exc.orig)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
@@ -42,7 +61,10 @@ def install(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, Invalid):
             extra["errors"] = [{"path": e.path, "message": e.message} for e in exc.errors]
-        return problem(status, exc.title, exc.detail, request.url.path, **extra)
+        response = problem(status, exc.title, exc.detail, request.url.path, **extra)
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -55,6 +77,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unreadable = unreadable_body(exc) if exc.status_code == 400 else None
+        if unreadable is not None:
+            errors = [{"path": "body", "message": unreadable}]
+            return problem(422, "Invalid input", unreadable, request.url.path, errors=errors)
         if exc.status_code in (401, 403):
             log.warning("refused %s %s: %s", request.method, request.url.path, exc.detail)
         titles = {
@@ -62,6 +88,7 @@ def install(app: FastAPI) -> None:
             403: "Forbidden",
             404: "Not found",
             405: "Method not allowed",
+            413: "Content too large",
         }
         response = problem(
             exc.status_code,
@@ -72,6 +99,14 @@ def install(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        if not is_nul_refusal(exc):
+            return await unexpected(request, exc)
+        log.warning("NUL reached the database on %s %s", request.method, request.url.path)
+        errors = [{"path": "body", "message": NUL_MESSAGE}]
+        return problem(422, "Invalid input", NUL_MESSAGE, request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

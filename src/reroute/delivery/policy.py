@@ -37,9 +37,14 @@ def judge(
     now: datetime,
     schedule: tuple[float, ...],
     retry_after: float | None = None,
+    refused: bool = False,
 ) -> Verdict:
-    """What follows an attempt: 2xx is done; 410 Gone stops the endpoint; anything else is
-    tried again on the schedule (honouring Retry-After), until the schedule runs out."""
+    """What follows an attempt: 2xx is done; 410 Gone stops the endpoint; a target refused
+    as not public fails at once (nothing was sent, and sending again would be refused again:
+    a replay, once the endpoint's DNS is right, sends it); anything else is tried again on the
+    schedule (honouring Retry-After), until the schedule runs out."""
+    if refused:
+        return Verdict("failed", now)
     if status_code is not None and 200 <= status_code < 300:
         return Verdict("delivered", now)
     if status_code == 410:

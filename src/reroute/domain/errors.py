@@ -29,6 +29,13 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class Busy(DomainError):
+    """Concurrent writers kept colliding; nothing was written and a retry will do (HTTP 503)."""
+
+    title = "Busy, try again"
+    retry_after_s = 1
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One bad field: `path` locates it in the request body (e.g. ``items.2.quantity``)."""

@@ -7,18 +7,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from reroute.pages import admin, analytics, auth, reasons, report, rules, store, webhooks
-from reroute.pages.session import COOKIE, MAX_AGE_S, SessionPrincipal
+from reroute.pages.session import HttpsAwareSessions, SessionPrincipal
 from reroute.services.context import Context
 
 
 def install(app: FastAPI, context: Context, session_secret: str = "") -> None:
     """Mount the pages, their static files and the signed session cookie on `app`.
 
-    Without a configured secret, a random one signs this process's sessions: they end when it
-    stops, and several processes need the same `REROUTE_SESSION_SECRET`.
+    The cookie carries a token of a session kept in the database. Without a configured
+    secret, a random one signs this process's cookies: they are refused by other processes and
+    after a restart, so several processes need the same `REROUTE_SESSION_SECRET`.
     """
     # report before store: its paths are longer, and the store's are matched by pattern
     for module in (auth, report, store, admin, reasons, rules, analytics, webhooks):
@@ -27,9 +27,7 @@ def install(app: FastAPI, context: Context, session_secret: str = "") -> None:
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.add_middleware(SessionPrincipal, context=context)
     app.add_middleware(
-        SessionMiddleware,
+        HttpsAwareSessions,
         secret_key=session_secret or secrets.token_urlsafe(32),
-        session_cookie=COOKIE,
-        max_age=MAX_AGE_S,
-        same_site="lax",
+        trusted_headers=context.security.trusted_proxy_headers,
     )

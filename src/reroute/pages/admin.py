@@ -95,7 +95,7 @@ def admin_home(actor: AdminDep) -> Response:
 @router.get("/orders")
 def find_order(request: Request, ctx: ContextDep, actor: AdminDep, q: Text = "") -> Response:
     """Open an order by its id; below, the latest rejections, each a way into its order."""
-    q = q.replace("\x00", "").strip()
+    q = q.strip()
     missing = None
     if q:
         try:
@@ -152,7 +152,7 @@ def facility_stock(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     facility = catalog.get_facility(ctx, facility_id, actor)
-    q = q.replace("\x00", "").strip()
+    q = q.strip()
     levels, total = inventory.stock_at(
         ctx, facility_id, actor, text=q or None, limit=STOCK_PAGE, offset=(page - 1) * STOCK_PAGE
     )

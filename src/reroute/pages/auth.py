@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from reroute.domain.access import Principal, Role
-from reroute.pages.session import sign_in
+from reroute.domain.errors import Invalid
+from reroute.pages.session import session_token, sign_in
 from reroute.pages.web import ContextDep, PageRoute, check_csrf, redirect, render, signed_in
 from reroute.services import users
 
@@ -23,8 +24,15 @@ def home_of(principal: Principal) -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an address elsewhere (`//host`, `https://…`)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: never an address elsewhere (`//host`, `https://…`), and
+    nothing a person could not have typed."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return None
 
@@ -51,16 +59,30 @@ async def login(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    values = {"next": _safe_next(next) or "", "email": email.replace("\x00", "")}
     try:
         user = await run_in_threadpool(users.authenticate, ctx, email, password)
     except users.SignInRefused as exc:
-        values = {"next": _safe_next(next) or "", "email": email, "error": exc.detail}
-        return render(request, "login.html", 401, **values)
-    sign_in(request.session, user)
+        return render(request, "login.html", 401, **values, error=exc.detail)
+    except Invalid as exc:
+        error = " ".join(e.message for e in exc.errors) or exc.detail
+        return render(request, "login.html", 422, **values, error=error)
+    except users.HashingBusy as exc:
+        page = render(request, "login.html", 429, **values, error=exc.detail)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    earlier = session_token(request.session)
+    if earlier is not None:
+        await run_in_threadpool(users.end_session, ctx, earlier)
+    token = await run_in_threadpool(users.start_session, ctx, user)
+    sign_in(request.session, token)
     return redirect(_safe_next(next) or home_of(users.principal_of(user)))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+async def logout(request: Request, ctx: ContextDep) -> Response:
+    token = session_token(request.session)
+    if token is not None:
+        await run_in_threadpool(users.end_session, ctx, token)
     request.session.clear()
     return redirect("/login")

@@ -12,9 +12,10 @@ _DECODER = json.JSONDecoder()
 
 
 def value_lines(text: str) -> dict[str, int]:
-    """Path to 1-based line number, for a text that is valid JSON (else what was read so far)."""
+    """Path to 1-based line number, for a text that is valid JSON (else what was read so far;
+    a text nested too deeply for this reader gives the lines read before it gave up)."""
     lines: dict[str, int] = {}
-    with contextlib.suppress(ValueError, IndexError):
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
         _value(text, _skip(text, 0), "", lines)
     return lines
 

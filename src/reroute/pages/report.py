@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
+from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, Invalid, NotFound
 from reroute.domain.orders import REJECTABLE
 from reroute.domain.rejection import InventoryEffect
@@ -56,7 +57,7 @@ def report_form(
     item_id: str,
     back: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:
-    actor.require_facility(facility_id)
+    _may_report(actor, facility_id, shipment_id)
     view = shipments.get_shipment(ctx, shipment_id, actor)
     item = next((i for i in view.items if i.item_id == item_id), None)
     if view.shipment.facility_id != facility_id or item is None or item.state not in REJECTABLE:
@@ -88,15 +89,16 @@ def confirm(
     comment: Comment = "",
     back: Back = "",
 ) -> Response:
-    actor.require_facility(facility_id)
+    _may_report(actor, facility_id, shipment_id)
     back = safe_back(facility_id, back)
     try:
+        shipments.get_shipment(ctx, shipment_id, actor)  # another store's: as absent
         preview = preview_rejection(ctx, shipment_id, item_id, reason_id, actor)
     except (Conflict, NotFound) as exc:
         notify(request, "Nothing was changed", [exc.detail], kind="error")
         return redirect(back)
     if preview.facility.id != facility_id:
-        raise NotFound(f"No shipment {shipment_id} at this store.")
+        raise NotFound(absent("shipment", shipment_id))
     effect = EFFECTS[preview.reason.inventory_effect].format(q=preview.item.quantity)
     return render(
         request,
@@ -121,13 +123,13 @@ def report(
     comment: Comment = "",
     back: Back = "",
 ) -> Response:
-    actor.require_facility(facility_id)
+    _may_report(actor, facility_id, shipment_id)
     back = safe_back(facility_id, back)
     if reason_id in SYSTEM_REASONS:
         raise Invalid("Choose one of the reasons listed.")
     view = shipments.get_shipment(ctx, shipment_id, actor)
     if view.shipment.facility_id != facility_id:
-        raise NotFound(f"No shipment {shipment_id} at this store.")
+        raise NotFound(absent("shipment", shipment_id))
     try:
         result = rejection.reject_item(
             ctx,
@@ -149,3 +151,10 @@ def report(
         lines = [*lines[:SHOWN], f"… and {len(lines) - SHOWN} more taken back from this store."]
     notify(request, title + ": it has left this store.", lines)
     return redirect(back)
+
+
+def _may_report(actor: Principal, facility_id: str, shipment_id: str) -> None:
+    """Reporting is a store action (associates of the facility and admins), checked before
+    the rejection's own checks and before anything is written."""
+    actor.require_role(*STORE_ROLES, action="report an issue", target=f"shipment {shipment_id}")
+    actor.require_facility(facility_id, "report an issue")

@@ -70,6 +70,9 @@ def save_rules(
     except json.JSONDecodeError as exc:
         problem = Problem("", f"Not JSON: {exc.msg} (column {exc.colno}).", exc.lineno)
         return _page(request, ctx, actor, text=document, problems=[problem])
+    except RecursionError:
+        problem = Problem("", "The JSON nests too deeply to read.", None)
+        return _page(request, ctx, actor, text=document, problems=[problem])
     try:
         routing.put_rules(ctx, parsed, actor)
     except Invalid as exc:

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
-from reroute.domain.access import Principal
+from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, NotFound
 from reroute.domain.orders import REJECTABLE, ShipmentState
 from reroute.pages.web import (
@@ -122,7 +122,7 @@ def store_list(
     if chosen is None:
         raise NotFound(f"No list {tab!r}: use Open, In progress or Completed.")
     facility = catalog.get_facility(ctx, facility_id, actor)
-    q = q.replace("\x00", "").strip()
+    q = q.strip()
     today = start_of_today()
 
     def listing(t: Tab, limit: int, offset: int = 0) -> shipments.ShipmentPage:
@@ -172,12 +172,13 @@ def step(
     action: str,
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    actor.require_facility(facility_id)
+    actor.require_role(*STORE_ROLES, action="store step", target=f"shipment {shipment_id}")
+    actor.require_facility(facility_id, "store step")
     if action not in fulfilment.STEPS:
         raise NotFound(f"No step {action!r}: use start, pack or fulfill.")
     view = shipments.get_shipment(ctx, shipment_id, actor)
     if view.shipment.facility_id != facility_id:
-        raise NotFound(f"No shipment {shipment_id} at this store.")
+        raise NotFound(absent("shipment", shipment_id))
     try:
         order_id = fulfilment.advance(ctx, shipment_id, action, actor, uuid.uuid4().hex)
     except Conflict as exc:

@@ -18,9 +18,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from reroute.api.deps import SESSION_PRINCIPAL
+from reroute.api.schemas.common import NUL_MESSAGE
 from reroute.domain.access import Principal, Role
 from reroute.domain.clock import as_utc
-from reroute.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from reroute.domain.errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
 from reroute.pages.session import CSRF_FIELD, csrf_matches, csrf_token
 from reroute.services.context import Context
 
@@ -36,7 +37,7 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, Busy: 503}
 
 
 def _when(value: datetime | None) -> str:
@@ -103,6 +104,17 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("This form has expired or did not come from Reroute. Reload the page.")
 
 
+async def refuse_nul(request: Request) -> None:
+    """No path id, query or form field of a page may hold NUL: no name has one, and
+    PostgreSQL cannot store it. One check here, so no page has to remember it."""
+    fields = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.method == "POST":
+        fields += (await request.form()).multi_items()
+    for name, value in fields:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise Invalid(f"{NUL_MESSAGE} Check {name.replace(chr(0), '') or 'the form'}.")
+
+
 def notify(request: Request, title: str, lines: list[str] | None = None, kind: str = "ok") -> None:
     """A notice shown on the next page rendered (usually after a redirect)."""
     notices = request.session.setdefault("notices", [])
@@ -129,7 +141,12 @@ def redirect(url: str) -> RedirectResponse:
 
 class PageRoute(APIRoute):
     """Answers a page's refusals as pages: not signed in goes to sign-in, a refusal renders
-    the error page with its status, and every 403 is logged with who asked for what."""
+    the error page with its status, and every 403 is logged with who asked for what. Every
+    page refuses NUL in what it is sent (`refuse_nul`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(refuse_nul)]
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reroute.domain.access import Principal, Role
+from reroute.domain.access import LOADERS, STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
 from reroute.domain.inventory import LedgerEntry
 from reroute.domain.notifications import DEFAULT_DECLINE, EventType
@@ -24,6 +24,7 @@ from reroute.domain.orders import (
 )
 from reroute.services.context import Context
 from reroute.services.notify import Line, Notifier
+from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
 #: Items that can still be canceled (fulfilled and canceled ones cannot).
@@ -51,7 +52,7 @@ def cancel_order(
     actor: Principal,
     request_id: str | None = None,
 ) -> Order:
-    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    actor.require_role(*LOADERS, action="cancel order", target=f"order {order_id}")
     return _change(
         ctx,
         actor,
@@ -62,6 +63,7 @@ def cancel_order(
         to=ItemState.CANCELED,
         ended=ShipmentState.CANCELED,
         what=f"order {order_id}",
+        action="cancel order",
     )
 
 
@@ -73,7 +75,7 @@ def cancel_item(
     actor: Principal,
     request_id: str | None = None,
 ) -> Order:
-    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    actor.require_role(*LOADERS, action="cancel item", target=f"order {order_id} item {item_id}")
 
     def pick(order: Order) -> list[OrderItem]:
         item = order.item(item_id)
@@ -91,6 +93,7 @@ def cancel_item(
         to=ItemState.CANCELED,
         ended=ShipmentState.CANCELED,
         what=f"item {item_id} of order {order_id}",
+        action="cancel item",
         item_id=item_id,
     )
 
@@ -102,7 +105,7 @@ def cancel_shipment(
     actor: Principal,
     request_id: str | None = None,
 ) -> Order:
-    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    actor.require_role(*LOADERS, action="cancel shipment", target=f"shipment {shipment_id}")
     return _change(
         ctx,
         actor,
@@ -113,6 +116,7 @@ def cancel_shipment(
         to=ItemState.CANCELED,
         ended=ShipmentState.CANCELED,
         what=f"shipment {shipment_id}",
+        action="cancel shipment",
     )
 
 
@@ -123,7 +127,10 @@ def to_customer_care(
     actor: Principal,
     request_id: str | None = None,
 ) -> Order:
-    """A person must decide (status 125): the shipment's items leave the facility for care."""
+    """A person must decide (status 125): the shipment's items leave the facility for care.
+
+    A store action: the facility's associates and admins, not integrations."""
+    actor.require_role(*STORE_ROLES, action="customer care", target=f"shipment {shipment_id}")
     return _change(
         ctx,
         actor,
@@ -134,6 +141,7 @@ def to_customer_care(
         to=ItemState.CUSTOMER_CARE,
         ended=ShipmentState.CUSTOMER_CARE,
         what=f"shipment {shipment_id}",
+        action="customer care",
     )
 
 
@@ -156,17 +164,15 @@ def _change(
     to: ItemState,
     ended: ShipmentState,
     what: str,
+    action: str,
     order_id: str | None = None,
     shipment_id: str | None = None,
     item_id: str | None = None,
 ) -> Order:
     def work(uow: UnitOfWork) -> Order:
+        # Who may act, and on what, is settled before anything is locked or written.
         if shipment_id is not None:
-            shipment = uow.orders.shipment(shipment_id)
-            if shipment is None:
-                raise NotFound(f"No shipment {shipment_id}.")
-            actor.require_facility(shipment.facility_id)
-            found_id = shipment.order_id
+            found_id = find_shipment(uow, shipment_id, actor, action).order_id
         else:
             assert order_id is not None
             found_id = order_id
@@ -175,7 +181,7 @@ def _change(
             uow.orders.shipment(shipment_id, lock=True)
         order = uow.orders.get(found_id, lock=True)
         if order is None:
-            raise NotFound(f"No order {found_id}.")
+            raise NotFound(absent("order", found_id))
         reason, decline = _reason(uow, reason_id)
         items = pick(order)
         if not items:

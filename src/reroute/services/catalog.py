@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from reroute.domain.access import Principal, Role
+from reroute.domain.access import LOADERS, Principal
 from reroute.domain.errors import NotFound
 from reroute.domain.facilities import Facility, Product
 from reroute.services.context import Context
 from reroute.storage.unit_of_work import unit_of_work
 
-WRITERS = (Role.ADMIN, Role.INTEGRATION)
-
 
 def put_facility(ctx: Context, facility: Facility, actor: Principal) -> tuple[Facility, bool]:
-    actor.require_role(*WRITERS)
+    actor.require_role(*LOADERS, action="put facility", target=f"facility {facility.id}")
     with unit_of_work(ctx.db) as uow:
         created = uow.facilities.save(facility, uow.now)
     return facility, created
 
 
 def get_facility(ctx: Context, facility_id: str, actor: Principal) -> Facility:
-    actor.require_facility(facility_id)
+    actor.require_facility(facility_id, "read facility")
     with unit_of_work(ctx.db, write=False) as uow:
         facility = uow.facilities.get(facility_id)
     if facility is None:
@@ -33,7 +31,7 @@ def list_facilities(ctx: Context, actor: Principal) -> list[Facility]:
 
 
 def put_product(ctx: Context, product: Product, actor: Principal) -> tuple[Product, bool]:
-    actor.require_role(*WRITERS)
+    actor.require_role(*LOADERS, action="put product", target=f"product {product.id}")
     with unit_of_work(ctx.db) as uow:
         created = uow.products.save(product, uow.now)
     return product, created

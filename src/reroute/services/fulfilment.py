@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from reroute.domain.access import Principal
-from reroute.domain.errors import Conflict, NotFound
+from reroute.domain.access import STORE_ROLES, Principal
+from reroute.domain.errors import Conflict
 from reroute.domain.inventory import LedgerEntry
 from reroute.domain.orders import HistoryEntry, ItemState, ShipmentState
 from reroute.services.context import Context
+from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
 #: Each action: the shipment state it starts from, the item states it moves, where they go.
@@ -35,13 +36,22 @@ STEPS = {
 def advance(
     ctx: Context, shipment_id: str, action: str, actor: Principal, request_id: str | None = None
 ) -> str:
-    """Move a shipment one step on; answers the order id. Fulfilling lowers QOH by what leaves."""
+    """Move a shipment one step on; answers the order id. Fulfilling lowers QOH by what leaves.
+
+    A store action: the facility's associates and admins only, checked before anything is
+    locked or written."""
+    use_case = f"{action} shipment"
+    actor.require_role(*STORE_ROLES, action=use_case, target=f"shipment {shipment_id}")
     before, moving, after, shipment_after = STEPS[action]
 
     def work(uow: UnitOfWork) -> str:
-        shipment = uow.orders.shipment(shipment_id, lock=True)
-        if shipment is None or not actor.can_see_facility(shipment.facility_id):
-            raise NotFound(f"No shipment {shipment_id}.")
+        if after is ItemState.FULFILLED and uow.postgres:
+            # As a rejection does: the facility's levels before the shipment and order rows,
+            # else a rejection holding a level and waiting for this shipment closes a cycle.
+            found = find_shipment(uow, shipment_id, actor, use_case)
+            lines = uow.orders.items_of_shipments([found.id])[found.id]
+            uow.inventory.get_many({(found.facility_id, i.product_id) for _, i in lines}, lock=True)
+        shipment = find_shipment(uow, shipment_id, actor, use_case, lock=True)
         if shipment.state is not before:
             raise Conflict(
                 f"Shipment {shipment_id} is {shipment.state}; '{action}' needs it {before}."

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from reroute.domain.access import Principal, Role
-from reroute.domain.errors import NotFound
+from reroute.domain.errors import Busy, NotFound
 from reroute.domain.facilities import Product
 from reroute.domain.inventory import InventoryLevel
 from reroute.services.context import Context
 from reroute.services.routing import claim_orders, route_orders
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
+
+log = logging.getLogger("reroute.inventory")
 
 #: Backordered orders routed at once when a count raises ATP; the rest wait for a batch run.
 BACKORDERS_AT_ONCE = 200
@@ -29,16 +32,23 @@ def count_stock(
     """Record a stock count: QOH becomes the count, ATP moves by the same difference."""
     actor.require_role(Role.ADMIN, Role.INTEGRATION)
 
-    def work(uow: UnitOfWork) -> InventoryLevel:
+    def work(uow: UnitOfWork) -> tuple[InventoryLevel, bool]:
         _require_known(uow, facility_id, product_id)
         before = uow.inventory.get(facility_id, product_id, lock=True).available_to_promise
         level = apply_count(uow, facility_id, product_id, quantity_on_hand, actor.id)
-        if level.available_to_promise > max(before, 0):
-            route_backorders(ctx, uow, product_id, actor.id)
-            level = uow.inventory.get(facility_id, product_id)
-        return level
+        return level, level.available_to_promise > max(before, 0)
 
-    return transact(ctx.db, work)
+    level, arrived = transact(ctx.db, work)
+    if not arrived:
+        return level
+    # The count stands on its own; the backorders it can serve are routed next, in their own
+    # transaction, holding no lock of the count's while they lock other facilities' stock.
+    try:
+        transact(ctx.db, lambda uow: route_backorders(ctx, uow, product_id, actor.id))
+    except Busy:
+        log.warning("backorders of %s left for the next routing run: stock was busy", product_id)
+    with unit_of_work(ctx.db, write=False) as uow:
+        return uow.inventory.get(facility_id, product_id)
 
 
 def route_backorders(ctx: Context, uow: UnitOfWork, product_id: str, actor: str) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from reroute.domain.access import Principal, Role
+from reroute.domain.access import LOADERS, Principal, absent
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
 from reroute.domain.orders import HistoryEntry, Order, Shipment
 from reroute.services.context import Context
@@ -28,7 +28,7 @@ def create_order(
 
     Answers the order and whether it was created by this call.
     """
-    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    actor.require_role(*LOADERS, action="create order", target=f"order {order.id}")
     order.validate()
 
     def work(uow: UnitOfWork) -> tuple[str | None, Order | None]:
@@ -99,12 +99,43 @@ def _repeat(ctx: Context, order_id: str, body_hash: str, known: str) -> Order:
 
 
 def get_order(ctx: Context, order_id: str, actor: Principal) -> OrderView:
+    """The order as the caller may see it (see `seen_by`); outside one's facilities, 404."""
     with unit_of_work(ctx.db, write=False) as uow:
         order = uow.orders.get(order_id)
         if order is None:
-            raise NotFound(f"No order {order_id}.")
-        if actor.is_associate and not any(
-            actor.can_see_facility(i.facility_id or "") for i in order.items
-        ):
-            raise NotFound(f"No order {order_id} at your facilities.")
-        return OrderView(order, uow.orders.shipments_of(order_id), uow.orders.history(order_id))
+            raise NotFound(absent("order", order_id))
+        shipments = uow.orders.shipments_of(order_id)
+        actor.require_in_scope([s.facility_id for s in shipments], "order", order_id, "read order")
+        return seen_by(OrderView(order, shipments, uow.orders.history(order_id)), actor)
+
+
+def seen_by(view: OrderView, actor: Principal) -> OrderView:
+    """What a caller sees of an order, decided here for the API and the pages alike.
+
+    Admins and integrations see all of it. An associate sees the order's own fields (the
+    customer and where it goes), its shipments at their facilities, the items held there, and
+    the history rows about those facilities or shipments: in a split order, nothing of the
+    other store's shipment, its items or its rejection comments. A shipment stays at its
+    facility when its items leave (rejected, canceled, sent to customer care), so a store keeps
+    seeing what it did, not where the items went afterwards.
+    """
+    if not actor.is_associate:
+        return view
+    mine = {s.id for s in view.shipments if actor.can_see_facility(s.facility_id)}
+    history = [
+        row
+        for row in view.history
+        if actor.can_see_facility(row["facility_id"]) or row["shipment_id"] in mine
+    ]
+    return OrderView(
+        order_seen_by(view.order, actor),
+        [s for s in view.shipments if s.id in mine],
+        history,
+    )
+
+
+def order_seen_by(order: Order, actor: Principal) -> Order:
+    """The order with only the items the caller may see (an associate: those held at theirs)."""
+    if not actor.is_associate:
+        return order
+    return replace(order, items=[i for i in order.items if actor.can_see_facility(i.facility_id)])

@@ -18,7 +18,7 @@ def list_reasons(ctx: Context, actor: Principal, *, active_only: bool = False) -
 
 
 def put_reason(ctx: Context, reason: Reason, actor: Principal) -> tuple[Reason, bool]:
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="put reason", target=f"reason {reason.id}")
     with unit_of_work(ctx.db) as uow:
         created = uow.rejections.save_reason(reason, uow.now)
     return reason, created
@@ -27,7 +27,7 @@ def put_reason(ctx: Context, reason: Reason, actor: Principal) -> tuple[Reason, 
 def move_reason(ctx: Context, reason_id: str, places: int, actor: Principal) -> list[Reason]:
     """Move a reason up (negative) or down the list; every reason is numbered again by tens
     in one transaction, so the order stays whole. Answers the reasons in their new order."""
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="move reason", target=f"reason {reason_id}")
     with unit_of_work(ctx.db) as uow:
         ordered = uow.rejections.reasons()
         index = next((n for n, r in enumerate(ordered) if r.id == reason_id), None)

@@ -11,7 +11,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from reroute.domain.access import Principal
+from reroute.domain.access import STORE_ROLES, Principal
 from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
 from reroute.domain.orders import (
@@ -38,6 +38,7 @@ from reroute.services.context import Context
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
 from reroute.services.routing import Routed, route_orders
+from reroute.services.shipments import find_shipment
 from reroute.storage.repositories.rejections import OpenItem, RejectionRecord
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
@@ -185,14 +186,12 @@ def _reject(
     actor: Principal,
     request_id: str | None,
 ) -> RejectionResult:
+    action = "reject item" if item_id is not None else "reject shipment"
+    actor.require_role(*STORE_ROLES, action=action, target=f"shipment {shipment_id}")
+
     def work(uow: UnitOfWork) -> RejectionResult:
-        shipment = uow.orders.shipment(shipment_id)
-        if shipment is None:
-            raise NotFound(f"No shipment {shipment_id}.")
-        actor.require_facility(shipment.facility_id)
-        _lock_levels_first(uow, shipment)
-        shipment = uow.orders.shipment(shipment_id, lock=True)
-        assert shipment is not None
+        _lock_levels_first(uow, find_shipment(uow, shipment_id, actor, action))
+        shipment = find_shipment(uow, shipment_id, actor, action, lock=True)
         order = uow.orders.get(shipment.order_id, lock=True)
         assert order is not None
         reason = _reason(uow, reason_id)

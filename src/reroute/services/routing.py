@@ -246,12 +246,11 @@ def _plan_and_lock(
     capacity = _Capacity(uow, snapshot)
     for _attempt in range(MAX_REPLANS + 1):
         needs = _needs(plans.values())
+        # A re-plan may need rows that sort before rows this transaction already holds: the
+        # repository takes those only if free, and if one is busy the transaction starts over
+        # (see `transact`) on fresh numbers, rather than wait and risk a deadlock.
         fresh = [k for k in needs if k not in locked]
-        # A re-plan may need rows that sort before rows already held: waiting for one of those
-        # could close a cycle with another writer (a deadlock), so they are taken only if free;
-        # if one is busy the transaction starts over (see `transact`) on fresh numbers.
-        out_of_order = bool(locked) and bool(fresh) and min(fresh) < max(locked)
-        locked.update(uow.inventory.get_many(fresh, lock=True, nowait=out_of_order))
+        locked.update(uow.inventory.get_many(fresh, lock=True))
         short = {
             key
             for key, quantity in needs.items()

@@ -11,13 +11,13 @@ from reroute.storage.unit_of_work import unit_of_work
 
 
 def get_settings(ctx: Context, actor: Principal) -> RuntimeSettings:
-    actor.require_role(Role.ADMIN, Role.INTEGRATION)
+    actor.require_role(Role.ADMIN, Role.INTEGRATION, action="read settings")
     with unit_of_work(ctx.db, write=False) as uow:
         return ctx.settings(uow)
 
 
 def change_settings(ctx: Context, changes: dict[str, Any], actor: Principal) -> RuntimeSettings:
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="change settings")
     with unit_of_work(ctx.db) as uow:
         uow.settings.put(changes, uow.now)
         return ctx.settings(uow)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from reroute.domain.access import Principal
+from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import NotFound
 from reroute.domain.facilities import Product
 from reroute.domain.orders import Order, OrderItem, Shipment, ShipmentState
 from reroute.services.context import Context
+from reroute.services.orders import order_seen_by
 from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
 
 
@@ -39,30 +40,52 @@ def store_list(
     since: datetime | None = None,
 ) -> ShipmentPage:
     """`since` keeps shipments changed from then on (a store's Completed list shows today's)."""
-    actor.require_facility(facility_id)
+    actor.require_facility(facility_id, "list shipments")
     with unit_of_work(ctx.db, write=False) as uow:
         if uow.facilities.get(facility_id) is None:
             raise NotFound(f"No facility {facility_id}.")
         found, total = uow.orders.facility_shipments(
             facility_id, states, text=text, limit=limit, offset=offset, since=since
         )
-        return ShipmentPage(_views(uow, found), total)
+        return ShipmentPage(_views(uow, found, actor), total)
 
 
 def get_shipment(ctx: Context, shipment_id: str, actor: Principal) -> ShipmentView:
     with unit_of_work(ctx.db, write=False) as uow:
-        shipment = uow.orders.shipment(shipment_id)
-        if shipment is None or not actor.can_see_facility(shipment.facility_id):
-            raise NotFound(f"No shipment {shipment_id}.")
-        return _views(uow, [shipment])[0]
+        shipment = find_shipment(uow, shipment_id, actor, "read shipment")
+        return _views(uow, [shipment], actor)[0]
 
 
-def _views(uow: UnitOfWork, found: list[Shipment]) -> list[ShipmentView]:
+def find_shipment(
+    uow: UnitOfWork, shipment_id: str, actor: Principal, action: str, *, lock: bool = False
+) -> Shipment:
+    """The shipment, if the caller may see it: one at another facility is as absent (404)."""
+    shipment = uow.orders.shipment(shipment_id, lock=lock)
+    if shipment is None:
+        raise NotFound(absent("shipment", shipment_id))
+    actor.require_in_scope([shipment.facility_id], "shipment", shipment_id, action)
+    return shipment
+
+
+def require_store_action(ctx: Context, shipment_id: str, actor: Principal, action: str) -> None:
+    """Role, then scope, read before a store action whose own checks come later (a rejection):
+    nothing is locked or written for a caller who may not act on this shipment."""
+    actor.require_role(*STORE_ROLES, action=action, target=f"shipment {shipment_id}")
+    with unit_of_work(ctx.db, write=False) as uow:
+        find_shipment(uow, shipment_id, actor, action)
+
+
+def _views(uow: UnitOfWork, found: list[Shipment], actor: Principal) -> list[ShipmentView]:
     items = uow.orders.items_of_shipments([s.id for s in found])
     orders = uow.orders.get_many([s.order_id for s in found])
     product_ids = [item.product_id for lines in items.values() for _, item in lines]
     products = uow.products.get_many(product_ids)
     return [
-        ShipmentView(s, orders[s.order_id], [item for _, item in items[s.id]], products)
+        ShipmentView(
+            s,
+            order_seen_by(orders[s.order_id], actor),
+            [item for _, item in items[s.id]],
+            products,
+        )
         for s in found
     ]

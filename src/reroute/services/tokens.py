@@ -23,7 +23,7 @@ def create_token(
     ctx: Context, role: Role, facilities: list[str], label: str, actor: Principal
 ) -> tuple[str, int]:
     """Answers the new token (to show once) and its id."""
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="create token")
     if role is Role.ASSOCIATE and not facilities:
         raise Invalid("An associate token needs at least one facility.")
     if role is not Role.ASSOCIATE and facilities:
@@ -45,14 +45,21 @@ def authenticate(ctx: Context, token: str) -> Principal | None:
     return Principal(f"token:{record.id}", Role(record.role), frozenset(record.facilities))
 
 
+def who_sent(ctx: Context, token: str) -> str:
+    """Who a refused token names, for the log: a revoked token's id, never the token."""
+    with unit_of_work(ctx.db, write=False) as uow:
+        record = uow.tokens.find(hash_token(token))
+    return f"token:{record.id} (revoked)" if record is not None else "an unknown token"
+
+
 def list_tokens(ctx: Context, actor: Principal) -> list[TokenRecord]:
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="list tokens")
     with unit_of_work(ctx.db, write=False) as uow:
         return uow.tokens.list()
 
 
 def revoke_token(ctx: Context, token_id: int, actor: Principal) -> None:
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.ADMIN, action="revoke token", target=f"token {token_id}")
     with unit_of_work(ctx.db) as uow:
         if not uow.tokens.revoke(token_id, uow.now):
             raise NotFound(f"No active token {token_id}.")

@@ -1,12 +1,20 @@
-"""People who sign in to the pages: created with an argon2 hash, paused after repeated failures.
+"""People who sign in to the pages: created with an argon2 hash, paused after repeated failures,
+signed in with sessions the server can end.
 
 Integrations use API tokens; only admins and associates sign in. Hashing happens outside any
-transaction, so a slow hash never holds SQLite's one writer.
+transaction, so a slow hash never holds SQLite's one writer, and only a few hashes run at once
+(`Security.max_parallel_hashes`), so a crowd of sign-ins cannot exhaust memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 
@@ -14,8 +22,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from reroute.domain.access import Principal, Role
-from reroute.domain.clock import utcnow
 from reroute.domain.errors import Conflict, DomainError, FieldError, Invalid, NotFound
+from reroute.services import passwords
 from reroute.services.context import Context
 from reroute.storage.repositories.users import UserRecord
 from reroute.storage.unit_of_work import unit_of_work
@@ -23,20 +31,38 @@ from reroute.storage.unit_of_work import unit_of_work
 #: Failed sign-ins in a row that pause an account, and for how long.
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=1)
-MIN_PASSWORD = 8
+#: A session lasts a working day, then the person signs in again.
+SESSION_FOR = timedelta(hours=12)
+#: How long a sign-in waits for a free hashing slot before it is told to come back.
+HASH_WAIT_S = 1.5
+RETRY_AFTER_S = 2
 PEOPLE = (Role.ADMIN, Role.ASSOCIATE)
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: Every refused sign-in reads the same, so the answer tells nothing about the account.
+WRONG = (
+    "Wrong email or password. Check both and try again; after 5 wrong passwords in a row, "
+    "sign-in pauses for a minute."
+)
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 _hasher = PasswordHasher()
+_slots_made = threading.Lock()
 
 
 class SignInRefused(DomainError):
     title = "Sign-in refused"
 
 
+class HashingBusy(DomainError):
+    """Every hashing slot stayed taken: the caller should try again after `RETRY_AFTER_S`."""
+
+    title = "Busy"
+    retry_after = RETRY_AFTER_S
+
+
 @cache
-def _decoy_hash() -> str:
-    """Verified against when the email is unknown, so both answers take as long."""
-    return _hasher.hash("not a password anyone has")
+def _decoy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when no account may be tried (unknown, deactivated, paused), so every
+    refusal takes as long as a wrong password."""
+    return hasher.hash("not a password anyone has")
 
 
 def normal_email(email: str) -> str:
@@ -47,12 +73,17 @@ def principal_of(user: UserRecord) -> Principal:
     return Principal(f"user:{user.email}", Role(user.role), frozenset(user.facilities))
 
 
+def _password_problem(email: str, password: str) -> str | None:
+    return passwords.problem(password, email, email.partition("@")[0])
+
+
 def _check_new(email: str, password: str, role: Role, facilities: list[str]) -> None:
     problems = []
     if not _EMAIL.fullmatch(email):
         problems.append(FieldError("email", "Give an email address like name@example.com."))
-    if len(password) < MIN_PASSWORD:
-        problems.append(FieldError("password", f"Use at least {MIN_PASSWORD} characters."))
+    password_problem = _password_problem(email, password)
+    if password_problem:
+        problems.append(FieldError("password", password_problem))
     if role not in PEOPLE:
         problems.append(FieldError("role", "People are admins or associates; use API tokens."))
     if role is Role.ASSOCIATE and not facilities:
@@ -61,6 +92,31 @@ def _check_new(email: str, password: str, role: Role, facilities: list[str]) -> 
         problems.append(FieldError("facilities", "Only associates are bound to facilities."))
     if problems:
         raise Invalid("The user cannot be created.", problems)
+
+
+@contextmanager
+def _hash_slot(ctx: Context) -> Iterator[None]:
+    """One of this process's `max_parallel_hashes` slots (argon2 takes 64 MiB a hash), or
+    `HashingBusy` when none frees up within `HASH_WAIT_S`."""
+    limit = ctx.security.max_parallel_hashes
+    key = f"users.hash_slots.{limit}"
+    slots = ctx.cache.get(key)
+    if not isinstance(slots, threading.BoundedSemaphore):
+        with _slots_made:
+            slots = ctx.cache.setdefault(key, threading.BoundedSemaphore(limit))
+    if not slots.acquire(timeout=HASH_WAIT_S):
+        raise HashingBusy(
+            f"Many people are signing in at once. Try again in {RETRY_AFTER_S} seconds."
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _hash(ctx: Context, password: str) -> str:
+    with _hash_slot(ctx):
+        return _hasher.hash(password)
 
 
 def create_user(
@@ -75,7 +131,7 @@ def create_user(
     email = normal_email(email)
     facilities = list(dict.fromkeys(facilities))
     _check_new(email, password, role, facilities)
-    password_hash = _hasher.hash(password)
+    password_hash = _hash(ctx, password)
     with unit_of_work(ctx.db) as uow:
         missing = [f for f in facilities if uow.facilities.get(f) is None]
         if missing:
@@ -89,19 +145,31 @@ def create_user(
 
 
 def set_password(ctx: Context, email: str, password: str, actor: Principal) -> None:
-    """A new password (and no pause) for an existing user."""
+    """A new password (and no pause) for an existing user; every session of theirs ends, so
+    whoever knew the old one is signed out too."""
     actor.require_role(Role.ADMIN)
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(
-            "The password is too short.",
-            [FieldError("password", f"Use at least {MIN_PASSWORD} characters.")],
-        )
-    password_hash = _hasher.hash(password)
+    email = normal_email(email)
+    problem = _password_problem(email, password)
+    if problem:
+        raise Invalid("The password cannot be used.", [FieldError("password", problem)])
+    password_hash = _hash(ctx, password)
+    with unit_of_work(ctx.db) as uow:
+        user = uow.users.by_email(email)
+        if user is None:
+            raise NotFound(f"No user {email}.")
+        uow.users.set_password(user.id, password_hash, uow.now)
+        uow.users.end_sessions_of(user.id, uow.now)
+
+
+def deactivate_user(ctx: Context, email: str, actor: Principal) -> None:
+    """The user can no longer sign in, and every session of theirs ends now."""
+    actor.require_role(Role.ADMIN)
     with unit_of_work(ctx.db) as uow:
         user = uow.users.by_email(normal_email(email))
         if user is None:
             raise NotFound(f"No user {email}.")
-        uow.users.set_password(user.id, password_hash, uow.now)
+        uow.users.deactivate(user.id, uow.now)
+        uow.users.end_sessions_of(user.id, uow.now)
 
 
 def find_user(ctx: Context, email: str) -> UserRecord | None:
@@ -109,44 +177,36 @@ def find_user(ctx: Context, email: str) -> UserRecord | None:
         return uow.users.by_email(normal_email(email))
 
 
-def signed_in(ctx: Context, user_id: int) -> UserRecord | None:
-    """The user behind a session, while the account is still active."""
-    with unit_of_work(ctx.db, write=False) as uow:
-        user = uow.users.get(user_id)
-    return user if user is not None and user.active else None
-
-
 def authenticate(ctx: Context, email: str, password: str) -> UserRecord:
-    """The user whose password this is; else `SignInRefused` saying what to do. The fifth
-    wrong password in a row pauses the account for a minute."""
-    wrong = SignInRefused("Wrong email or password. Check both and try again.")
-    user = find_user(ctx, email)
-    if user is None or not user.active:
-        _verify(_decoy_hash(), password)
-        raise wrong
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise _paused(int((user.locked_until - now).total_seconds()) + 1)
-    if not _verify(user.password_hash, password):
+    """The user whose password this is; else `SignInRefused`, the same for every reason.
+
+    The attempt is counted before the password is checked, in one statement, so however many
+    guesses arrive at once only `LOCK_AFTER` are checked before the account pauses for
+    `LOCK_FOR`; the right password lifts the count. Unknown, deactivated and paused accounts
+    run the same statement and verify a decoy hash, so they answer alike and as slowly."""
+    for field, value in (("email", email), ("password", password)):
+        if "\x00" in value:
+            message = f"Remove the NUL character from the {field}: it cannot be part of it."
+            raise Invalid("The sign-in form cannot be read.", [FieldError(field, message)])
+    with _hash_slot(ctx):
         with unit_of_work(ctx.db) as uow:
-            count = uow.users.record_failure(user.id, LOCK_AFTER, uow.now + LOCK_FOR)
-        if count >= LOCK_AFTER:
-            raise _paused(int(LOCK_FOR.total_seconds()))
-        left = LOCK_AFTER - count
-        if left <= 2:
-            plural = "s" if left != 1 else ""
-            wrong.detail += f" After {left} more wrong attempt{plural} sign-in pauses for a minute."
-        raise SignInRefused(wrong.detail)
-    rehashed = _hasher.hash(password) if _hasher.check_needs_rehash(user.password_hash) else None
+            user = uow.users.claim_attempt(
+                normal_email(email), uow.now, LOCK_AFTER, uow.now + LOCK_FOR
+            )
+        if user is None:
+            _verify(_decoy_hash(_hasher), password)
+            raise SignInRefused(WRONG)
+        if not _verify(user.password_hash, password):
+            raise SignInRefused(WRONG)
+        stale = _hasher.check_needs_rehash(user.password_hash)
+        rehashed = _hasher.hash(password) if stale else None
     with unit_of_work(ctx.db) as uow:
         uow.users.record_success(user.id, uow.now, rehashed)
-    return user
-
-
-def _paused(seconds: int) -> SignInRefused:
-    return SignInRefused(
-        f"Too many wrong passwords: sign-in for this account is paused. "
-        f"Try again in {seconds} seconds."
+    return replace(
+        user,
+        failed_attempts=0,
+        locked_until=None,
+        password_hash=rehashed or user.password_hash,
     )
 
 
@@ -155,3 +215,28 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(ctx: Context, user: UserRecord) -> str:
+    """A new session for a user who just signed in; answers the token for the cookie (the
+    server keeps only its hash)."""
+    token = secrets.token_urlsafe(32)
+    with unit_of_work(ctx.db) as uow:
+        uow.users.start_session(_token_hash(token), user.id, uow.now, uow.now + SESSION_FOR)
+    return token
+
+
+def session_user(ctx: Context, token: str) -> UserRecord | None:
+    """The user behind a session token, while the session is open and the account active."""
+    with unit_of_work(ctx.db, write=False) as uow:
+        return uow.users.session_user(_token_hash(token), uow.now)
+
+
+def end_session(ctx: Context, token: str) -> None:
+    """Sign out: the token is refused from now on, by every process."""
+    with unit_of_work(ctx.db) as uow:
+        uow.users.end_session(_token_hash(token), uow.now)

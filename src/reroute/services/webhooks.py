@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
+from reroute.delivery import targets
 from reroute.delivery.signing import new_secret
 from reroute.domain.access import Principal, Role
 from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
@@ -17,11 +17,15 @@ from reroute.storage.repositories.webhooks import Webhook
 from reroute.storage.unit_of_work import unit_of_work
 
 
-def _check(url: str, event_types: list[str]) -> None:
+def _check(ctx: Context, url: str, event_types: list[str]) -> None:
     problems = []
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not targets.absolute_http(url):
         problems.append(FieldError("url", "Must be an absolute http or https URL."))
+    elif not ctx.security.allow_private_webhook_targets:
+        # Checked again at every delivery: DNS may change after this.
+        refused = targets.check_url(url)
+        if refused is not None:
+            problems.append(FieldError("url", refused))
     known = {str(t) for t in EventType}
     for n, event_type in enumerate(event_types):
         if event_type not in known:
@@ -37,9 +41,10 @@ def _check(url: str, event_types: list[str]) -> None:
 
 
 def create_webhook(ctx: Context, url: str, event_types: list[str], actor: Principal) -> Webhook:
-    """A new endpoint; its secret is in this answer only."""
+    """A new endpoint; its secret is in this answer only. Its host must be public (unless
+    private targets are allowed)."""
     actor.require_role(Role.ADMIN)
-    _check(url, event_types)
+    _check(ctx, url, event_types)
     webhook = Webhook(
         id=f"wh_{secrets.token_hex(8)}",
         url=url,

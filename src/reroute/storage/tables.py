@@ -193,17 +193,25 @@ settings = Table(
     Column("updated_at", TS, nullable=False),
 )
 
+# One row per key and caller: written (state "in_progress") before the work, so the key takes
+# effect once; then "answered" with the answer, or "withheld" without the body of an answer
+# that held a secret. Rows past `expires_at` count as absent.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("principal", String(64), primary_key=True),
+    Column("principal", String(400), primary_key=True),
     Column("key", String(200), primary_key=True),
+    Column("claim_id", String(32), nullable=False),
     Column("method", String(8), nullable=False),
     Column("path", String(500), nullable=False),
     Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("content_type", String(200)),
+    Column("response_body", LargeBinary),
     Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_idempotency_keys_expires", "expires_at"),
 )
 
 routing_rules = Table(
@@ -288,6 +296,20 @@ users = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("email"),
+)
+
+#: A signed-in session: the cookie carries a random id, only its SHA-256 is kept here, so a read
+#: of this table signs no one in. Ending it (sign-out, deactivation, a new password) refuses the
+#: cookie on every process at its next request.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_at", TS),
+    Index("ix_user_sessions_user", "user_id"),
 )
 
 outbox_events = Table(

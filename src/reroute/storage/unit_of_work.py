@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +14,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from reroute.domain.clock import utcnow
+from reroute.domain.errors import Busy
 from reroute.storage.database import Database
+from reroute.storage.locks import patience
 from reroute.storage.repositories.access import IdempotencyRepository, TokenRepository
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
 from reroute.storage.repositories.inventory import InventoryRepository
@@ -48,9 +52,13 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    db: Database, *, write: bool = True, patient: bool = False
+) -> Iterator[UnitOfWork]:
+    """One transaction. A `patient` one waits for every lock as long as it takes (PostgreSQL's
+    deadlock detector settles a true cycle), out-of-order ones included (`storage.locks`)."""
     callbacks: list[Callable[[], None]] = []
-    with db.transaction(write=write) as conn:
+    with db.transaction(write=write) as conn, patience(conn, patient):
         uow = UnitOfWork(conn, postgres=db.is_postgres, now=utcnow())
         yield uow
         uow.routing.write_counts()  # last, so each counter row is locked once, in order
@@ -59,23 +67,39 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[UnitOfWork]:
         callback()
 
 
+log = logging.getLogger("reroute.storage")
+
 T = TypeVar("T")
 #: PostgreSQL's deadlock_detected, serialization_failure and lock_not_available (a row locked
 #: with NOWAIT was busy): the transaction may simply be re-run.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
-def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 4) -> T:
+def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8) -> T:
     """Run `work` in a write transaction, again from the start if PostgreSQL chose it as the
     victim of a deadlock (or found a row it would not wait for busy); `work` must therefore only
-    touch the database through its argument."""
+    touch the database through its argument. Each retry waits a random, growing while, so
+    writers that collided do not collide again in step; when every attempt collided, the
+    caller is told the service is busy (nothing was written) rather than given an error."""
     for attempt in range(1, attempts + 1):
         try:
-            with unit_of_work(db) as uow:
+            # The last attempt waits its turn at every lock rather than give up early.
+            with unit_of_work(db, patient=attempt == attempts) as uow:
                 return work(uow)
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
-            if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
+            if sqlstate not in RETRYABLE_SQLSTATES:
                 raise
-            time.sleep(0.005 * attempt)
+            if attempt == attempts:
+                log.warning(
+                    "gave up after %d attempts, each refused (%s): %s",
+                    attempts,
+                    sqlstate,
+                    " | ".join(str(exc.orig).splitlines())[:1000],
+                )
+                raise Busy(
+                    "Other requests held the same stock or orders at every try; nothing was "
+                    "changed. Send the request again in a moment."
+                ) from exc
+            time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))
     raise AssertionError("unreachable")

@@ -27,9 +27,12 @@ def patch_settings(body: SettingsPatch, ctx: ContextDep, actor: ActorDep) -> Set
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
-def create_token(body: TokenIn, ctx: ContextDep, actor: ActorDep) -> TokenCreatedOut:
-    """A new API token, shown in this answer only."""
+def create_token(
+    body: TokenIn, ctx: ContextDep, actor: ActorDep, response: Response
+) -> TokenCreatedOut:
+    """A new API token, shown in this answer only (no-store: not cached, nor replayed)."""
     token, token_id = tokens.create_token(ctx, body.role, body.facilities, body.label, actor)
+    response.headers["Cache-Control"] = "no-store"
     return TokenCreatedOut(
         token_id=token_id, token=token, role=body.role, facilities=body.facilities
     )

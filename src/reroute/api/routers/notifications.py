@@ -24,9 +24,13 @@ BigId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.post("/webhooks", response_model=WebhookCreatedOut, status_code=201)
-def create_webhook(body: WebhookIn, ctx: ContextDep, actor: ActorDep) -> WebhookCreatedOut:
-    """Subscribe an endpoint to event types. The `whsec_` secret is in this answer only."""
+def create_webhook(
+    body: WebhookIn, ctx: ContextDep, actor: ActorDep, response: Response
+) -> WebhookCreatedOut:
+    """Subscribe an endpoint to event types. The `whsec_` secret is in this answer only
+    (no-store: not cached, nor replayed)."""
     made = webhooks.create_webhook(ctx, body.url, [str(t) for t in body.event_types], actor)
+    response.headers["Cache-Control"] = "no-store"
     return WebhookCreatedOut(**WebhookOut.of(made).model_dump(), secret=made.secret)
 
 

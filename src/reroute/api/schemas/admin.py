@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from reroute.api.schemas.common import NO_NUL, Identifier, Strict
+from reroute.api.schemas.common import Identifier, Strict
 from reroute.domain.access import Role
 
 
@@ -25,9 +25,7 @@ class SettingsPatch(Strict):
 class TokenIn(Strict):
     role: Role
     facilities: Annotated[list[Identifier], Field(max_length=100)] = Field(default_factory=list)
-    label: Annotated[
-        str, StringConstraints(max_length=200, strip_whitespace=True, pattern=NO_NUL)
-    ] = ""
+    label: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] = ""
 
 
 class TokenCreatedOut(BaseModel):

@@ -15,6 +15,17 @@ from reroute.domain.orders import ShippingMethod
 
 E = TypeVar("E", bound=StrEnum)
 
+# Every order reads the document, so its size is bounded (and so is the list of its errors).
+MAX_ROUTINGS = 100
+MAX_INVENTORY_RULES = 50
+#: Entries of a list of choices (kinds, capabilities, shipping methods, sort keys).
+MAX_CHOICES = 20
+#: Entries of a list of ids (catalog ids, facility ids).
+MAX_IDS = 500
+MAX_TEXT = 200
+#: Errors listed in one refusal; the rest are counted.
+MAX_ERRORS = 50
+
 
 class SortKey(StrEnum):
     DISTANCE = "distance"  # nearest first
@@ -160,29 +171,58 @@ def rules_to_json(document: RulesDocument) -> dict[str, Any]:
 
 
 class _Reader:
-    """Reads one JSON value at a path, recording what is wrong instead of stopping."""
+    """Reads one JSON value at a path, recording what is wrong instead of stopping (up to
+    MAX_ERRORS errors; the rest are counted)."""
 
     def __init__(self, problems: ErrorCollector) -> None:
         self.problems = problems
+        self.unlisted = 0
+
+    def add(self, path: str, message: str) -> None:
+        if len(self.problems.errors) < MAX_ERRORS:
+            self.problems.add(path, message)
+        else:
+            self.unlisted += 1
+
+    def finish(self, detail: str) -> None:
+        if self.unlisted:
+            self.problems.add("", f"… and {self.unlisted} more errors not listed.")
+        self.problems.raise_if_any(detail)
 
     def obj(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.problems.add(path, "Must be an object.")
+            self.add(path, "Must be an object.")
             return {}
         return value
 
     def unknown(self, value: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in value:
             if key not in allowed:
-                self.problems.add(
-                    _join(path, key), f"Unknown field; allowed: {', '.join(sorted(allowed))}."
+                self.add(
+                    _join(path, _shown(key, quoted=False)),
+                    f"Unknown field; allowed: {', '.join(sorted(allowed))}.",
                 )
+
+    def items(self, value: Any, path: str, most: int) -> list[Any]:
+        """A list of at most `most` entries; anything else is refused at `path` as a whole."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.add(path, "Must be a list.")
+            return []
+        if len(value) > most:
+            self.add(path, f"Must have at most {most} entries; this has {len(value)}.")
+            return []
+        return value
 
     def text(self, value: Any, path: str, *, default: str | None = None) -> str:
         if value is None and default is not None:
             return default
-        if not isinstance(value, str) or not value.strip() or len(value) > 200:
-            self.problems.add(path, "Must be a non-empty text of at most 200 characters.")
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            self.add(path, f"Must be a non-empty text of at most {MAX_TEXT} characters.")
+            return default or ""
+        if "\x00" in value:
+            self.add(path, "Must not contain the NUL character (\\u0000).")
             return default or ""
         return value.strip()
 
@@ -190,7 +230,7 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.add(path, "Must be true or false.")
+            self.add(path, "Must be true or false.")
             return default
         return value
 
@@ -198,7 +238,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problems.add(path, f"Must be a whole number from {low} to {high}.")
+            self.add(path, f"Must be a whole number from {low} to {high}.")
             return None
         return value
 
@@ -206,47 +246,58 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-            self.problems.add(path, f"Must be a number above {low} and at most {high}.")
+            self.add(path, f"Must be a number above {low} and at most {high}.")
             return None
         return float(value)
 
-    def choices(self, value: Any, path: str, kind: type[E]) -> tuple[E, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.problems.add(path, "Must be a list.")
-            return ()
-        found: list[E] = []
-        for index, item in enumerate(value):
+    def choice(self, value: Any, path: str, kind: type[E]) -> E | None:
+        if isinstance(value, str):
             try:
-                found.append(kind(item))
+                return kind(value)
             except ValueError:
-                allowed = ", ".join(str(m) for m in kind)
-                self.problems.add(f"{path}.{index}", f"Unknown value {item!r}; allowed: {allowed}.")
-        return tuple(dict.fromkeys(found))
+                pass
+        allowed = ", ".join(str(m) for m in kind)
+        self.add(path, f"Unknown value {_shown(value)}; allowed: {allowed}.")
+        return None
+
+    def choices(self, value: Any, path: str, kind: type[E]) -> tuple[E, ...]:
+        found = [
+            self.choice(v, f"{path}.{i}", kind)
+            for i, v in enumerate(self.items(value, path, MAX_CHOICES))
+        ]
+        return tuple(dict.fromkeys(f for f in found if f is not None))
 
     def texts(self, value: Any, path: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.problems.add(path, "Must be a list.")
-            return ()
-        return tuple(self.text(v, f"{path}.{i}") for i, v in enumerate(value))
+        entries = self.items(value, path, MAX_IDS)
+        return tuple(self.text(v, f"{path}.{i}") for i, v in enumerate(entries))
 
 
 def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _shown(value: Any, *, quoted: bool = True) -> str:
+    """A value as an error message may quote it: short, and never a whole nested structure."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"
+    text = repr(value) if quoted else str(value)
+    text = text.replace("\x00", "\\u0000")
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def parse_rules(document: Any, known_facilities: set[str] | None = None) -> RulesDocument:
     """Validate a rules document; raises `Invalid` listing every bad path."""
-    problems = ErrorCollector()
-    read = _Reader(problems)
+    read = _Reader(ErrorCollector())
     top = read.obj(document, "")
     read.unknown(top, {"routings"}, "")
     raw_routings = top.get("routings")
     if not isinstance(raw_routings, list) or not raw_routings:
-        problems.add("routings", "Must be a non-empty list of routings.")
+        read.add("routings", "Must be a non-empty list of routings.")
+        raw_routings = []
+    elif len(raw_routings) > MAX_ROUTINGS:
+        read.add(
+            "routings", f"Must have at most {MAX_ROUTINGS} routings; this has {len(raw_routings)}."
+        )
         raw_routings = []
     routings = []
     for r_index, raw in enumerate(raw_routings):
@@ -276,10 +327,17 @@ def parse_rules(document: Any, known_facilities: set[str] | None = None) -> Rule
             and order_filter.max_priority is not None
             and order_filter.min_priority > order_filter.max_priority
         ):
-            problems.add(f"{path}.order_filter.max_priority", "Must not be below min_priority.")
+            read.add(f"{path}.order_filter.max_priority", "Must not be below min_priority.")
         raw_rules = r.get("inventory_rules")
         if not isinstance(raw_rules, list) or not raw_rules:
-            problems.add(f"{path}.inventory_rules", "Must be a non-empty list of inventory rules.")
+            read.add(f"{path}.inventory_rules", "Must be a non-empty list of inventory rules.")
+            raw_rules = []
+        elif len(raw_rules) > MAX_INVENTORY_RULES:
+            read.add(
+                f"{path}.inventory_rules",
+                f"Must have at most {MAX_INVENTORY_RULES} inventory rules; "
+                f"this has {len(raw_rules)}.",
+            )
             raw_rules = []
         rules = [
             _parse_inventory_rule(read, raw_rule, f"{path}.inventory_rules.{i}", known_facilities)
@@ -292,7 +350,7 @@ def parse_rules(document: Any, known_facilities: set[str] | None = None) -> Rule
                 tuple(rules),
             )
         )
-    problems.raise_if_any("The routing rules document has errors.")
+    read.finish("The routing rules document has errors.")
     return RulesDocument(tuple(routings))
 
 
@@ -311,25 +369,18 @@ def _parse_inventory_rule(
     if known_facilities is not None:
         for index, facility_id in enumerate(facility_ids):
             if facility_id not in known_facilities:
-                read.problems.add(
-                    f"{path}.facility_filter.facility_ids.{index}", f"No facility {facility_id}."
+                read.add(
+                    f"{path}.facility_filter.facility_ids.{index}",
+                    f"No facility {_shown(facility_id, quoted=False)}.",
                 )
     split = read.boolean(rule.get("split"), f"{path}.split", False)
     max_shipments = read.integer(rule.get("max_shipments"), f"{path}.max_shipments", 1, 20)
     if max_shipments is None:
         max_shipments = 3 if split else 1
     if not split and max_shipments > 1:
-        read.problems.add(f"{path}.max_shipments", "More than one shipment needs split: true.")
+        read.add(f"{path}.max_shipments", "More than one shipment needs split: true.")
     sort = read.choices(rule.get("sort"), f"{path}.sort", SortKey) or (SortKey.DISTANCE,)
-    unplaced_raw = rule.get("unplaced", "next_rule")
-    try:
-        unplaced = Unplaced(unplaced_raw)
-    except ValueError:
-        allowed = ", ".join(str(u) for u in Unplaced)
-        read.problems.add(
-            f"{path}.unplaced", f"Unknown value {unplaced_raw!r}; allowed: {allowed}."
-        )
-        unplaced = Unplaced.NEXT_RULE
+    unplaced = read.choice(rule.get("unplaced", "next_rule"), f"{path}.unplaced", Unplaced)
     return InventoryRule(
         name=read.text(rule.get("name"), f"{path}.name", default="Inventory rule"),
         facility_filter=FacilityFilter(
@@ -345,5 +396,5 @@ def _parse_inventory_rule(
         split=split,
         max_shipments=max_shipments,
         sort=sort,
-        unplaced=unplaced,
+        unplaced=unplaced or Unplaced.NEXT_RULE,
     )

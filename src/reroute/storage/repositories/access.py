@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from reroute.storage.tables import api_tokens, idempotency_keys
 
@@ -19,13 +21,30 @@ class TokenRecord:
     revoked: bool
 
 
+class KeyState(StrEnum):
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    #: Answered with a secret, shown once: kept without its body and never replayed.
+    WITHHELD = "withheld"
+
+
 @dataclass(frozen=True)
-class IdempotentAnswer:
+class IdempotentRequest:
+    """What a key is bound to: the request hash decides, method and path are for people."""
+
     method: str
     path: str
     request_hash: str
-    status_code: int
-    body: bytes
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    claim_id: str
+    request_hash: str
+    state: KeyState
+    status_code: int | None
+    content_type: str | None
+    body: bytes | None
 
 
 class TokenRepository:
@@ -75,28 +94,95 @@ class TokenRepository:
 
 
 class IdempotencyRepository:
+    """Keys per principal. Expired rows count as absent; `claim` replaces them."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def get(self, principal: str, key: str) -> IdempotentAnswer | None:
+    def claim(
+        self,
+        principal: str,
+        key: str,
+        claim_id: str,
+        request: IdempotentRequest,
+        now: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Write the key as in progress, unless a live row holds it: the unique key decides a
+        race (on PostgreSQL the loser waits for the winner's commit, then inserts nothing)."""
         t = idempotency_keys
-        row = self.conn.execute(select(t).where(t.c.principal == principal, t.c.key == key)).first()
+        self.conn.execute(delete(t).where(t.c.principal == principal, t.c.expires_at <= now))
+        values = {
+            "principal": principal,
+            "key": key,
+            "claim_id": claim_id,
+            "method": request.method,
+            "path": request.path,
+            "request_hash": request.request_hash,
+            "state": str(KeyState.IN_PROGRESS),
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(t).values(**values).on_conflict_do_nothing().returning(t.c.claim_id)
+        )
+        return self.conn.execute(statement).first() is not None
+
+    def get(self, principal: str, key: str, now: datetime) -> IdempotencyRecord | None:
+        t = idempotency_keys
+        row = self.conn.execute(
+            select(t).where(t.c.principal == principal, t.c.key == key, t.c.expires_at > now)
+        ).first()
         if row is None:
             return None
-        return IdempotentAnswer(
-            row.method, row.path, row.request_hash, row.status_code, row.response_body
+        return IdempotencyRecord(
+            row.claim_id,
+            row.request_hash,
+            KeyState(row.state),
+            row.status_code,
+            row.content_type,
+            row.response_body,
         )
 
-    def put(self, principal: str, key: str, answer: IdempotentAnswer, now: datetime) -> None:
+    def answer(
+        self,
+        principal: str,
+        key: str,
+        claim_id: str,
+        status_code: int,
+        content_type: str | None,
+        body: bytes | None,
+    ) -> None:
+        """Keep the answer of our claim; without a body, the key is withheld."""
+        t = idempotency_keys
+        state = KeyState.ANSWERED if body is not None else KeyState.WITHHELD
         self.conn.execute(
-            insert(idempotency_keys).values(
-                principal=principal,
-                key=key,
-                method=answer.method,
-                path=answer.path,
-                request_hash=answer.request_hash,
-                status_code=answer.status_code,
-                response_body=answer.body,
-                created_at=now,
+            update(t)
+            .where(t.c.principal == principal, t.c.key == key, t.c.claim_id == claim_id)
+            .values(
+                state=str(state),
+                status_code=status_code,
+                content_type=content_type,
+                response_body=body,
             )
         )
+
+    def release(self, principal: str, key: str, claim_id: str) -> None:
+        """Forget our claim, so the request can be sent again under the same key."""
+        t = idempotency_keys
+        self.conn.execute(
+            delete(t).where(
+                t.c.principal == principal,
+                t.c.key == key,
+                t.c.claim_id == claim_id,
+                t.c.state == str(KeyState.IN_PROGRESS),
+            )
+        )
+
+    def sweep(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` expired rows of any principal; answers how many went."""
+        t = idempotency_keys
+        expired = select(t.c.principal, t.c.key).where(t.c.expires_at <= now).limit(limit)
+        result = self.conn.execute(delete(t).where(tuple_(t.c.principal, t.c.key).in_(expired)))
+        return int(result.rowcount)

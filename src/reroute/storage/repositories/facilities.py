@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+from reroute.storage.locks import waiting_briefly
 from reroute.storage.tables import facilities, products
 
 _FACILITY_FIELDS = (
@@ -65,16 +66,17 @@ class FacilityRepository:
     def lock(self, facility_ids: Iterable[str], *, nowait: bool = False) -> None:
         """Hold these facilities' rows (PostgreSQL), in id order: routing takes a facility's
         daily capacity only while holding its row, so two orders cannot both take the last
-        slot. With `nowait`, a busy row is refused at once (the transaction starts over)."""
+        slot. With `nowait`, a busy row is waited for only briefly (see `storage.locks`)."""
         ids = sorted(set(facility_ids))
         if not ids or self.conn.dialect.name != "postgresql":
             return
-        self.conn.execute(
-            select(facilities.c.id)
-            .where(facilities.c.id.in_(ids))
-            .order_by(facilities.c.id)
-            .with_for_update(nowait=nowait)
-        ).all()
+        with waiting_briefly(self.conn, enabled=nowait):
+            self.conn.execute(
+                select(facilities.c.id)
+                .where(facilities.c.id.in_(ids))
+                .order_by(facilities.c.id)
+                .with_for_update(key_share=True)
+            ).all()
 
     def fingerprint(self) -> tuple[int, str]:
         """Changes whenever a facility is added or changed: lets callers cache the list."""

@@ -23,6 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from reroute.domain.clock import as_utc
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
+from reroute.storage.locks import waiting_briefly
 from reroute.storage.tables import inventory_ledger, inventory_levels, products
 
 Key = tuple[str, str]
@@ -34,6 +35,8 @@ class InventoryRepository:
         self.conn = conn
         self.postgres = postgres
         self._known: set[Key] = set()
+        #: Rows this transaction holds locked (PostgreSQL).
+        self._held: set[Key] = set()
 
     def get(self, facility_id: str, product_id: str, *, lock: bool = False) -> InventoryLevel:
         """The level, locked for this transaction when asked; a zero level if none exists yet."""
@@ -45,16 +48,24 @@ class InventoryRepository:
         """Levels for `keys` (zero where none exists yet). Locked rows are taken in one fixed
         order, so writers never deadlock; locking creates missing rows first, to have a row.
 
-        With `nowait`, a row another transaction holds is not waited for: PostgreSQL refuses at
-        once (lock_not_available), and the caller's transaction can start over."""
+        With `nowait`, a row another transaction holds is waited for only briefly (see
+        `storage.locks`): then PostgreSQL refuses (lock_not_available), and the caller's
+        transaction can start over. That is also how a row sorting before one this transaction
+        already holds is taken, whoever asks for it (a rejection's re-route, a cascade reaching
+        another product): waiting long for it could close a cycle with another writer."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
+        if lock and self._held:
+            fresh = [k for k in wanted if k not in self._held]
+            nowait = nowait or (bool(fresh) and fresh[0] < max(self._held))
         found = self._select(wanted, lock, nowait)
         missing = [k for k in wanted if k not in found]
         if lock and missing:
             self._ensure(missing)
             found.update(self._select(missing, lock, nowait))
+        if lock and self.postgres:
+            self._held.update(wanted)
         for key in wanted:
             found.setdefault(key, InventoryLevel(*key))
         return found
@@ -78,8 +89,10 @@ class InventoryRepository:
         for condition in conditions:
             query = select(t).where(condition).order_by(t.c.facility_id, t.c.product_id)
             if lock and self.postgres:
-                query = query.with_for_update(nowait=nowait)
-            for row in self.conn.execute(query):
+                query = query.with_for_update(key_share=True)
+            with waiting_briefly(self.conn, enabled=lock and nowait):
+                rows = self.conn.execute(query).all()
+            for row in rows:
                 key = (row.facility_id, row.product_id)
                 found[key] = InventoryLevel(
                     *key, row.quantity_on_hand, row.available_to_promise, row.reserved
@@ -204,15 +217,19 @@ class InventoryRepository:
         t = inventory_levels
         query = select(t).where(t.c.facility_id == facility_id)
         if text:
-            pattern = f"%{text.strip().lower()}%"
+            # What the admin typed is matched literally (as the store search does): % and _
+            # are not wildcards here.
+            typed = text.strip().lower()
+            literal = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"
             query = query.where(
                 t.c.product_id.in_(
                     select(products.c.id).where(
                         or_(
-                            func.lower(products.c.id).like(pattern),
-                            func.lower(products.c.sku).like(pattern),
-                            func.lower(products.c.upc).like(pattern),
-                            func.lower(products.c.name).like(pattern),
+                            func.lower(products.c.id).like(pattern, escape="\\"),
+                            func.lower(products.c.sku).like(pattern, escape="\\"),
+                            func.lower(products.c.upc).like(pattern, escape="\\"),
+                            func.lower(products.c.name).like(pattern, escape="\\"),
                         )
                     )
                 )

@@ -82,7 +82,7 @@ class OrderRepository:
     def get(self, order_id: str, *, lock: bool = False) -> Order | None:
         query = select(orders).where(orders.c.id == order_id)
         if lock and self.postgres:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         row = self.conn.execute(query).first()
         if row is None:
             return None
@@ -105,7 +105,9 @@ class OrderRepository:
             return {}
         query = select(orders).where(orders.c.id.in_(ids))
         if lock and self.postgres:
-            query = query.order_by(orders.c.id).with_for_update(skip_locked=skip_locked)
+            query = query.order_by(orders.c.id).with_for_update(
+                skip_locked=skip_locked, key_share=True
+            )
         rows = {r.id: r for r in self.conn.execute(query)}
         ids = list(rows)
         if not ids:
@@ -243,7 +245,7 @@ class OrderRepository:
             return None
         query = select(shipments).where(shipments.c.id == number)
         if lock and self.postgres:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         row = self.conn.execute(query).first()
         return _shipment(row) if row else None
 

@@ -105,7 +105,7 @@ class RejectionRepository:
             .order_by(t.c.order_id, t.c.item_id)
         )
         if lock and self.postgres:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         return [
             OpenItem(
                 r.order_id,

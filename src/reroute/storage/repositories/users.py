@@ -1,4 +1,4 @@
-"""People who sign in to the pages: their password hashes, roles and failed attempts."""
+"""People who sign in to the pages: their password hashes, roles, failed attempts and sessions."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reroute.domain.clock import as_utc
-from reroute.storage.tables import users
+from reroute.storage.tables import user_sessions, users
 
 
 @dataclass(frozen=True)
@@ -77,24 +77,34 @@ class UserRepository:
     def list(self) -> list[UserRecord]:
         return [_user(r) for r in self.conn.execute(select(users).order_by(users.c.email))]
 
-    def record_failure(self, user_id: int, lock_after: int, locked_until: datetime) -> int:
-        """Count a failed sign-in; the `lock_after`-th in a row locks the account until
-        `locked_until` and starts the count again. Answers the count after this one."""
-        count = self.conn.execute(
+    def claim_attempt(
+        self, email: str, now: datetime, lock_after: int, locked_until: datetime
+    ) -> UserRecord | None:
+        """Count a sign-in attempt as failed before its password is checked, in one statement,
+        so parallel guesses cannot all pass the check. The `lock_after`-th attempt in a row
+        pauses the account until `locked_until` (and starts the count again). Answers the
+        active, unpaused user, or None: unknown, deactivated and paused look alike."""
+        after = users.c.failed_attempts + 1
+        locks = after >= lock_after
+        row = self.conn.execute(
             update(users)
-            .where(users.c.id == user_id)
-            .values(failed_attempts=users.c.failed_attempts + 1)
-            .returning(users.c.failed_attempts)
-        ).scalar_one()
-        if count >= lock_after:
-            self.conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(failed_attempts=0, locked_until=locked_until)
+            .where(
+                users.c.email == email,
+                users.c.active.is_(True),
+                or_(users.c.locked_until.is_(None), users.c.locked_until <= now),
             )
-        return int(count)
+            .values(
+                failed_attempts=case((locks, 0), else_=after),
+                locked_until=case(
+                    (locks, literal(locked_until, users.c.locked_until.type)), else_=None
+                ),
+            )
+            .returning(*users.c)
+        ).first()
+        return _user(row) if row else None
 
     def record_success(self, user_id: int, now: datetime, password_hash: str | None) -> None:
+        """The right password: the attempts counted so far (and a pause they set) are lifted."""
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
         if password_hash is not None:
             values.update(password_hash=password_hash, updated_at=now)
@@ -108,3 +118,55 @@ class UserRepository:
                 password_hash=password_hash, failed_attempts=0, locked_until=None, updated_at=now
             )
         )
+
+    def deactivate(self, user_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(users).where(users.c.id == user_id).values(active=False, updated_at=now)
+        )
+
+    def start_session(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        """A new session; the user's ended and expired ones go, so the table holds little
+        more than the sessions in use."""
+        self.conn.execute(
+            delete(user_sessions).where(
+                user_sessions.c.user_id == user_id,
+                or_(user_sessions.c.ended_at.is_not(None), user_sessions.c.expires_at <= now),
+            )
+        )
+        self.conn.execute(
+            user_sessions.insert().values(
+                token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires_at
+            )
+        )
+
+    def session_user(self, token_hash: str, now: datetime) -> UserRecord | None:
+        """The active user of a session that has neither ended nor expired."""
+        row = self.conn.execute(
+            select(users)
+            .join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .where(
+                user_sessions.c.token_hash == token_hash,
+                user_sessions.c.ended_at.is_(None),
+                user_sessions.c.expires_at > now,
+                users.c.active.is_(True),
+            )
+        ).first()
+        return _user(row) if row else None
+
+    def end_session(self, token_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            update(user_sessions)
+            .where(user_sessions.c.token_hash == token_hash, user_sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+    def end_sessions_of(self, user_id: int, now: datetime) -> int:
+        """End every open session of the user; answers how many there were."""
+        result = self.conn.execute(
+            update(user_sessions)
+            .where(user_sessions.c.user_id == user_id, user_sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        return int(result.rowcount)

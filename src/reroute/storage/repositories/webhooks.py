@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -135,21 +136,34 @@ class WebhookRepository:
         ).first()
         return row is not None
 
-    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+    def claim(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        lane_depth: int | None = None,
+        room: Mapping[str, int] | None = None,
+        skip: Collection[int] = (),
+    ) -> list[Claimed]:
         """Take due deliveries of enabled endpoints that head their (endpoint, order) line,
-        for one attempt each.
+        for one attempt each, oldest first.
+
+        Each endpoint is a lane: at most `room[w]` of endpoint `w`'s deliveries are taken
+        (`lane_depth` for an endpoint not in `room`), so a slow endpoint's backlog cannot
+        crowd out the others. Only enabled endpoints' are taken (a disabled endpoint's
+        deliveries wait). `skip`: deliveries the caller holds (their lease may have run out;
+        they are not taken twice).
 
         The lease (`locked_until`) is committed before anything is sent: a worker that dies
         mid-send leaves rows that become claimable again when the lease runs out.
         """
         d = deliveries
         earlier = aliased(deliveries)
-        active = select(webhooks.c.id).where(webhooks.c.active.is_(True))
         due = and_(
             d.c.status == "pending",
             d.c.next_attempt_at <= now,
             or_(d.c.locked_until.is_(None), d.c.locked_until < now),
-            d.c.webhook_id.in_(active),  # a disabled endpoint's deliveries wait
             ~exists().where(
                 earlier.c.webhook_id == d.c.webhook_id,
                 earlier.c.order_id == d.c.order_id,
@@ -157,24 +171,17 @@ class WebhookRepository:
                 earlier.c.id < d.c.id,
             ),
         )
-        heads = select(d.c.id).where(due).order_by(d.c.id).limit(limit)
+        ids = self._heads(due, limit, lane_depth, room or {}, set(skip))
+        if not ids:
+            return []
         if self.postgres:
-            heads = heads.with_for_update(skip_locked=True, of=d)
-            ids = [r.id for r in self.conn.execute(heads)]
-            if not ids:
-                return []
             self.conn.execute(update(d).where(d.c.id.in_(ids)).values(locked_until=lease_until))
         else:
-            # One writer at a time: the update claims exactly what the subquery selected.
+            # One writer at a time: nothing changed since the heads were read.
             result = self.conn.execute(
-                update(d)
-                .where(d.c.id.in_(heads))
-                .values(locked_until=lease_until)
-                .returning(d.c.id)
+                update(d).where(d.c.id.in_(ids)).values(locked_until=lease_until).returning(d.c.id)
             )
             ids = [r.id for r in result]
-            if not ids:
-                return []
         rows = self.conn.execute(
             select(
                 d.c.id,
@@ -191,6 +198,61 @@ class WebhookRepository:
             .order_by(d.c.id)
         )
         return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def _heads(
+        self,
+        due: Any,
+        limit: int,
+        lane_depth: int | None,
+        room: Mapping[str, int],
+        skip: set[int],
+    ) -> list[int]:
+        """The oldest due deliveries, at most `limit`, of enabled endpoints with room in
+        their lane.
+
+        Each pass reads the oldest due rows of the endpoints with room, no more rows than
+        there is room (a read that stops early, however long the backlog); a row whose
+        endpoint filled up during the pass is passed over, and the next pass leaves that
+        endpoint out. A pass that does not end the loop fills a lane, so there are at most as
+        many passes as endpoints.
+        """
+        d = deliveries
+        enabled = select(webhooks.c.id).where(webhooks.c.active.is_(True))
+        active = list(self.conn.execute(enabled).scalars())
+        depth = lane_depth if lane_depth is not None else limit
+        rooms = {w: room.get(w, depth) for w in active}
+        chosen: list[int] = []
+        for _ in range(len(rooms) + 1):
+            open_lanes = [w for w, room in rooms.items() if room > 0]
+            asked = min(limit - len(chosen), sum(rooms[w] for w in open_lanes))
+            if asked <= 0:
+                break
+            query = (
+                select(d.c.id, d.c.webhook_id)
+                .where(due, d.c.webhook_id.in_(enabled))
+                .order_by(d.c.id)
+                .limit(asked)
+            )
+            # Full lanes left out (not open ones named): a name the planner could take for a
+            # constant makes PostgreSQL, without statistics, check each row's line by a scan.
+            full = [w for w, room in rooms.items() if room <= 0]
+            if full:
+                query = query.where(d.c.webhook_id.not_in(full))
+            if skip:
+                query = query.where(d.c.id.not_in(list(skip)))
+            if self.postgres:
+                # Rows other workers are claiming are skipped; those read here stay locked
+                # until this transaction ends, so no other worker takes them meanwhile.
+                query = query.with_for_update(skip_locked=True, of=d)
+            rows = list(self.conn.execute(query))
+            for row in rows:
+                skip.add(row.id)
+                if rooms[row.webhook_id] > 0:
+                    rooms[row.webhook_id] -= 1
+                    chosen.append(row.id)
+            if len(rows) < asked:
+                break
+        return chosen
 
     def record_attempts(self, attempts: list[Attempt], at: datetime) -> None:
         """Each try of a round, and where each delivery stands after it: two statements for

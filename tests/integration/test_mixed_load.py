@@ -1,0 +1,748 @@
+"""Mixed load on two server processes, then every invariant of the database (SPEC 4, 5, 9).
+
+32 client threads, each with its own keep-alive connection to both `reroute serve` processes
+(taken in turn), spend a bounded time creating orders (single and multi-item, ship-complete,
+pickup, same-day), rejecting items with every reason (cascades included) and whole shipments,
+counting stock up and down (below what is reserved too), canceling orders, items and shipments,
+handing shipments to customer care, and starting, packing and fulfilling, all on a few products
+at a few facilities so that they collide. Targets come from what the threads learned from the
+answers and from the stores' shipment lists. Refusals (404, 409) are expected; a 5xx is not.
+Afterwards `tests.invariants` reads the database: counters equal the ledger, `reserved` is what
+the open items hold, each item is held once and as its state says, no open shipment is empty,
+ATP is below 0 only after a count, daily capacity holds.
+
+`-s` prints the requests by kind and status. REROUTE_MIXED_LOAD_SECONDS sets the length of
+the load (default 20 s per database).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql_text
+
+from reroute.domain.access import SYSTEM, Role
+from reroute.services import tokens
+from reroute.services.context import Context
+from reroute.storage import tables
+from tests.invariants import check, summary
+from tests.support import HOME, KM_PER_DEGREE, facility_body, product_body
+
+THREADS = 32
+SERVERS = 2
+SECONDS = float(os.environ.get("REROUTE_MIXED_LOAD_SECONDS", "20"))
+#: A hard cap on requests, whatever the speed of the machine.
+MAX_REQUESTS = 20_000
+REQUEST_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
+REASONS: list[str | None] = ["NOT_IN_STOCK", "MISMATCH", "DAMAGED", "WORN_DISPLAY", None]
+EXPECTED_REFUSALS = {404, 409}
+#: At most this share of requests may answer 503 Busy (writers kept colliding at every retry;
+#: nothing written, Retry-After given): this load is far denser than any real store's.
+MAX_BUSY_SHARE = 0.01
+
+
+def is_busy(response: httpx.Response) -> bool:
+    """The service's own 'busy, nothing written, try again' (not a crash)."""
+    return (
+        response.status_code == 503
+        and "retry-after" in response.headers
+        and response.headers.get("content-type", "").startswith("application/problem+json")
+    )
+
+
+HOST = "127.0.0.1"
+SERVE = [sys.executable, "-m", "reroute", "serve", "--no-worker"]
+
+
+# Servers --------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def errors(self, most: int = 3) -> list[str]:
+        """The first few unexpected errors the server logged: the request, the frames of the
+        application's own code, and the exceptions."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        found: list[list[str]] = []
+        lines = text.splitlines()
+        for n, line in enumerate(lines):
+            if "unexpected error on" in line:
+                found.append([line.strip()])
+            elif "Exception in ASGI application" in line:
+                found.append([])  # the same error again, as the server saw it
+            elif found and found[-1] and "/reroute/" in line and line.lstrip().startswith("File"):
+                frame = line.strip().split("/src/")[-1]
+                code = lines[n + 1].strip() if n + 1 < len(lines) else ""
+                found[-1].append(f"    {frame}: {code}")
+            elif (
+                found
+                and found[-1]
+                and line
+                and not line[0].isspace()
+                and not line.startswith(("Traceback", "The above", "During handling"))
+            ):
+                found[-1].append(f"    {line.strip()}")
+        # a chained error repeats its detail: each line once
+        return ["\n".join(dict.fromkeys(block)) for block in found if block][:most]
+
+    def error_count(self) -> int:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count("unexpected error on")
+
+
+@contextmanager
+def servers(database_url: str, logs: Path, count: int) -> Iterator[list[Server]]:
+    """`count` `reroute serve --no-worker` processes on one database, stopped on the way out."""
+    env = {
+        **os.environ,
+        "REROUTE_DATABASE_URL": database_url,
+        "REROUTE_LOG_LEVEL": "warning",
+        "REROUTE_SESSION_SECRET": uuid.uuid4().hex,
+        "REROUTE_MFG_ID": "11111",
+    }
+    started: list[Server] = []
+    with ExitStack() as stack:
+        for n in range(count):
+            port = _free_port()
+            log = logs / f"server-{n}.log"
+            out = stack.enter_context(log.open("wb"))
+            process = subprocess.Popen(
+                [*SERVE, "--host", HOST, "--port", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            started.append(Server(f"http://{HOST}:{port}", log, process))
+        try:
+            for server in started:
+                _wait_until_up(server)
+            yield started
+        finally:
+            for server in started:
+                _stop(server.process)
+
+
+def _wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"The server exited at start:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"The server did not answer within {START_TIMEOUT:.0f} s:\n{server.log_tail()}"
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+# The world ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    capabilities: tuple[str, ...]
+
+
+@dataclass
+class World:
+    products: list[str]
+    sites: list[Site]
+
+    @property
+    def pickup_sites(self) -> list[str]:
+        return [s.id for s in self.sites if "pickup" in s.capabilities]
+
+
+def seed(client: httpx.Client, base: str, tag: str) -> World:
+    """4 stores and a warehouse within a few km of the customers, 4 products, low stock."""
+    plan: list[tuple[str, float, list[str], int | None]] = [
+        ("store", 1.0, ["ship", "pickup", "same_day"], None),
+        ("store", 2.0, ["ship", "pickup"], None),
+        ("store", 3.5, ["ship", "same_day"], 40),
+        ("store", 5.0, ["ship", "pickup", "same_day"], 15),
+        ("warehouse", 8.0, ["ship"], None),
+    ]
+    sites = []
+    for n, (kind, km, capabilities, capacity) in enumerate(plan):
+        facility_id = f"ML-{tag}-F{n}"
+        body = facility_body(
+            kind=kind,
+            latitude=HOME[0] + km / KM_PER_DEGREE,
+            longitude=HOME[1],
+            capabilities=capabilities,
+            daily_capacity=capacity,
+        )
+        _must(client.put(f"{base}/api/v1/facilities/{facility_id}", json=body))
+        sites.append(Site(facility_id, tuple(capabilities)))
+    products = []
+    for n in range(4):
+        product_id = f"ML-{tag}-P{n}"
+        _must(client.put(f"{base}/api/v1/products/{product_id}", json=product_body()))
+        products.append(product_id)
+    rng = random.Random(tag)
+    for site in sites:
+        for product_id in products:
+            quantity = 8 if site.id.endswith("F4") else rng.randint(1, 6)
+            _must(
+                client.put(
+                    f"{base}/api/v1/facilities/{site.id}/inventory/{product_id}",
+                    json={"quantity_on_hand": quantity},
+                )
+            )
+    return World(products, sites)
+
+
+def _must(response: httpx.Response) -> Any:
+    assert response.status_code in (200, 201), f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+# What the threads learned ---------------------------------------------------------------------
+
+
+@dataclass
+class Known:
+    shipment_id: str
+    order_id: str
+    facility_id: str
+    state: str
+    items: set[str] = field(default_factory=set)
+
+
+class Board:
+    """Shipments and orders the threads have seen, newest kept; shared under one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.shipments: dict[str, Known] = {}
+        self.recent: deque[str] = deque(maxlen=400)
+        self.orders: deque[tuple[str, tuple[str, ...]]] = deque(maxlen=400)
+
+    def learn_order(self, order: dict[str, Any]) -> None:
+        with self.lock:
+            self.orders.append((order["order_id"], tuple(i["item_id"] for i in order["items"])))
+            for s in order.get("shipments", []):
+                items = {
+                    i["item_id"] for i in order["items"] if i["shipment_id"] == s["shipment_id"]
+                }
+                self._learn(
+                    s["shipment_id"], order["order_id"], s["facility_id"], s["state"], items
+                )
+
+    def learn_shipment(self, shipment: dict[str, Any]) -> None:
+        with self.lock:
+            items = {i["item_id"] for i in shipment["items"]}
+            self._learn(
+                shipment["shipment_id"],
+                shipment["order_id"],
+                shipment["facility_id"],
+                shipment["state"],
+                items,
+                replace=True,
+            )
+
+    def learn_routed(self, routed: list[dict[str, Any]]) -> None:
+        with self.lock:
+            for r in routed:
+                if r.get("shipment_id") and r.get("facility_id"):
+                    self._learn(
+                        r["shipment_id"], r["order_id"], r["facility_id"], "ready", {r["item_id"]}
+                    )
+
+    def _learn(
+        self,
+        shipment_id: str,
+        order_id: str,
+        facility_id: str,
+        state: str,
+        items: set[str],
+        *,
+        replace: bool = False,
+    ) -> None:
+        known = self.shipments.get(shipment_id)
+        if known is None:
+            known = self.shipments[shipment_id] = Known(shipment_id, order_id, facility_id, state)
+        known.state = state
+        known.items = set(items) if replace else known.items | items
+        self.recent.append(shipment_id)
+
+    def pick_shipment(self, rng: random.Random, states: set[str] | None = None) -> Known | None:
+        with self.lock:
+            pool = [
+                self.shipments[s]
+                for s in set(self.recent)
+                if states is None or self.shipments[s].state in states
+            ]
+            if not pool:
+                return None
+            chosen = rng.choice(pool)
+            return Known(
+                chosen.shipment_id,
+                chosen.order_id,
+                chosen.facility_id,
+                chosen.state,
+                set(chosen.items),
+            )
+
+    def pick_order(self, rng: random.Random) -> tuple[str, tuple[str, ...]] | None:
+        with self.lock:
+            return rng.choice(self.orders) if self.orders else None
+
+
+# Requests ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Failure:
+    kind: str
+    method: str
+    url: str
+    status: int | None
+    body: str
+
+
+class Tally:
+    """Requests by kind and status, and the answers no request should get."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.failures: list[Failure] = []
+        self.sent = 0
+        self.busy = 0
+
+    def take_ticket(self) -> bool:
+        with self.lock:
+            if self.sent >= MAX_REQUESTS:
+                return False
+            self.sent += 1
+            return True
+
+    @property
+    def exhausted(self) -> bool:
+        with self.lock:
+            return self.sent >= MAX_REQUESTS
+
+    def record(self, kind: str, response: httpx.Response | None, error: str = "") -> None:
+        status = "error" if response is None else str(response.status_code)
+        with self.lock:
+            self.counts[(kind, status)] += 1
+            if response is None:
+                self.failures.append(Failure(kind, "", "", None, error))
+            elif is_busy(response):
+                self.busy += 1
+            elif response.status_code >= 500 or (
+                response.status_code >= 400 and response.status_code not in EXPECTED_REFUSALS
+            ):
+                self.failures.append(
+                    Failure(
+                        kind,
+                        response.request.method,
+                        str(response.request.url),
+                        response.status_code,
+                        response.text[:2000],
+                    )
+                )
+
+    def table(self) -> str:
+        kinds = sorted({k for k, _ in self.counts})
+        statuses = sorted({s for _, s in self.counts})
+        width = max([len(k) for k in kinds] + [4])
+        lines = [f"{'kind':<{width}} " + " ".join(f"{s:>6}" for s in statuses) + "  total"]
+        for kind in kinds:
+            row = [self.counts.get((kind, s), 0) for s in statuses]
+            lines.append(
+                f"{kind:<{width}} " + " ".join(f"{n:>6}" for n in row) + f"  {sum(row):>5}"
+            )
+        return "\n".join(lines)
+
+
+class Client:
+    """One thread's connections, to every server in turn."""
+
+    def __init__(self, bases: list[str], token: str, tally: Tally, offset: int) -> None:
+        self.bases = bases
+        self.turn = offset
+        self.tally = tally
+        self.http = httpx.Client(
+            headers={"Authorization": f"Bearer {token}"}, timeout=REQUEST_TIMEOUT
+        )
+
+    def send(self, kind: str, method: str, path: str, body: Any = None) -> httpx.Response | None:
+        if not self.tally.take_ticket():
+            return None
+        base = self.bases[self.turn % len(self.bases)]
+        self.turn += 1
+        try:
+            response = self.http.request(method, base + path, json=body)
+        except httpx.HTTPError as exc:
+            self.tally.record(kind, None, f"{method} {base}{path}: {exc!r}")
+            return None
+        self.tally.record(kind, response)
+        return response
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def ok(response: httpx.Response | None) -> dict[str, Any] | None:
+    if response is None or response.status_code >= 300:
+        return None
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@dataclass
+class Load:
+    world: World
+    board: Board
+    tag: str
+    sequence: Iterator[int]
+    sequence_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_order_id(self) -> str:
+        with self.sequence_lock:
+            return f"ML-{self.tag}-O{next(self.sequence)}"
+
+
+Action = Callable[[Load, Client, random.Random], None]
+
+
+def create_order(load: Load, client: Client, rng: random.Random) -> None:
+    world = load.world
+    lines = rng.choice([1, 1, 1, 2, 2, 3])
+    products = rng.sample(world.products, lines)
+    method = rng.choices(["standard", "express", "pickup", "same_day"], [50, 10, 20, 20])[0]
+    body: dict[str, Any] = {
+        "order_id": load.next_order_id(),
+        "customer": {"name": "Load Test", "email": "load@example.com"},
+        "shipping_method": method,
+        "ship_complete": rng.random() < 0.3,
+        "ship_to": {"city": "Chicago", "latitude": HOME[0], "longitude": HOME[1]},
+        "items": [
+            {"item_id": str(n + 1), "product_id": p, "quantity": rng.choice([1, 1, 1, 2])}
+            for n, p in enumerate(products)
+        ],
+    }
+    if method == "pickup":
+        body["pickup_facility_id"] = rng.choice(world.pickup_sites)
+    kind = f"create {method}" + (" multi" if lines > 1 else "")
+    created = ok(client.send(kind, "POST", "/api/v1/orders", body))
+    if created:
+        load.board.learn_order(created)
+
+
+def reject_item(load: Load, client: Client, rng: random.Random) -> None:
+    known = load.board.pick_shipment(rng, {"ready", "in_progress"})
+    if known is None or not known.items:
+        return
+    reason = rng.choice(REASONS)
+    item = rng.choice(sorted(known.items))
+    answer = ok(
+        client.send(
+            f"reject item {reason or 'no reason'}",
+            "POST",
+            f"/api/v1/shipments/{known.shipment_id}/items/{item}/reject",
+            {"reason_id": reason, "comment": "load"},
+        )
+    )
+    if answer:
+        load.board.learn_routed(answer["routed"])
+    if answer is None or rng.random() < 0.5:
+        look_again(load, client, known.shipment_id)
+
+
+def reject_shipment(load: Load, client: Client, rng: random.Random) -> None:
+    known = load.board.pick_shipment(rng, {"ready", "in_progress"})
+    if known is None:
+        return
+    reason = rng.choice(REASONS)
+    answer = ok(
+        client.send(
+            f"reject shipment {reason or 'no reason'}",
+            "POST",
+            f"/api/v1/shipments/{known.shipment_id}/reject",
+            {"reason_id": reason},
+        )
+    )
+    if answer:
+        load.board.learn_routed(answer["routed"])
+    look_again(load, client, known.shipment_id)
+
+
+def count_stock(load: Load, client: Client, rng: random.Random) -> None:
+    site = rng.choice(load.world.sites)
+    product_id = rng.choice(load.world.products)
+    path = f"/api/v1/facilities/{site.id}/inventory/{product_id}"
+    if rng.random() < 0.3:  # below what is reserved there, when something is
+        level = ok(client.send("read level", "GET", path))
+        if level is None:
+            return
+        quantity = max(0, level["reserved"] - rng.randint(1, 2))
+        kind = "count below reserved"
+    else:
+        quantity = rng.choice([0, 1, 2, 3, 4, 5, 6, 8, 10])
+        kind = "count"
+    client.send(kind, "PUT", path, {"quantity_on_hand": quantity})
+
+
+def cancel_order(load: Load, client: Client, rng: random.Random) -> None:
+    picked = load.board.pick_order(rng)
+    if picked:
+        client.send("cancel order", "POST", f"/api/v1/orders/{picked[0]}/cancel", {})
+
+
+def cancel_item(load: Load, client: Client, rng: random.Random) -> None:
+    picked = load.board.pick_order(rng)
+    if picked:
+        order_id, items = picked
+        item = rng.choice(items)
+        client.send("cancel item", "POST", f"/api/v1/orders/{order_id}/items/{item}/cancel", {})
+
+
+def cancel_shipment(load: Load, client: Client, rng: random.Random) -> None:
+    known = load.board.pick_shipment(rng, {"ready", "in_progress", "packed"})
+    if known:
+        client.send("cancel shipment", "POST", f"/api/v1/shipments/{known.shipment_id}/cancel", {})
+
+
+def customer_care(load: Load, client: Client, rng: random.Random) -> None:
+    known = load.board.pick_shipment(rng, {"ready", "in_progress", "packed"})
+    if known:
+        client.send(
+            "customer care", "POST", f"/api/v1/shipments/{known.shipment_id}/customer-care", {}
+        )
+
+
+def step(action: str, state: str) -> Action:
+    def advance(load: Load, client: Client, rng: random.Random) -> None:
+        known = load.board.pick_shipment(rng, {state})
+        if known is None:
+            return
+        response = client.send(action, "POST", f"/api/v1/shipments/{known.shipment_id}/{action}")
+        answer = ok(response)
+        if answer:
+            load.board.learn_shipment(answer)
+        elif response is not None and response.status_code == 409:
+            look_again(load, client, known.shipment_id)
+
+    return advance
+
+
+def look_again(load: Load, client: Client, shipment_id: str) -> None:
+    """A refusal says the shipment moved on: learn where it stands now."""
+    shipment = ok(client.send("read shipment", "GET", f"/api/v1/shipments/{shipment_id}"))
+    if shipment:
+        load.board.learn_shipment(shipment)
+
+
+def list_shipments(load: Load, client: Client, rng: random.Random) -> None:
+    site = rng.choice(load.world.sites)
+    page = ok(
+        client.send("list shipments", "GET", f"/api/v1/facilities/{site.id}/shipments?limit=100")
+    )
+    if page:
+        for shipment in page["shipments"]:
+            load.board.learn_shipment(shipment)
+
+
+def batch_run(load: Load, client: Client, rng: random.Random) -> None:
+    client.send("routing run", "POST", "/api/v1/routing/runs")
+
+
+MIX: list[tuple[Action, int]] = [
+    (create_order, 30),
+    (reject_item, 14),
+    (reject_shipment, 5),
+    (count_stock, 12),
+    (cancel_order, 3),
+    (cancel_item, 3),
+    (cancel_shipment, 2),
+    (customer_care, 3),
+    (step("start", "ready"), 8),
+    (step("pack", "in_progress"), 6),
+    (step("fulfill", "packed"), 5),
+    (list_shipments, 8),
+    (batch_run, 1),
+]
+
+
+def run_load(bases: list[str], token: str, world: World, tag: str, seconds: float) -> Tally:
+    tally = Tally()
+    load = Load(world, Board(), tag, iter(range(1, 10**9)))
+    actions, weights = zip(*MIX, strict=True)
+    deadline = time.monotonic() + seconds
+    crashed: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        rng = random.Random(f"{tag}-{n}")
+        client = Client(bases, token, tally, n)
+        try:
+            while time.monotonic() < deadline and not tally.exhausted:
+                rng.choices(actions, weights)[0](load, client, rng)
+        except BaseException as exc:  # a bug in the test itself: report it, do not hang
+            crashed.append(exc)
+            raise
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, args=(n,), name=f"load-{n}") for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 2 * REQUEST_TIMEOUT + 30)
+    assert not any(t.is_alive() for t in threads), "a load thread did not finish"
+    assert not crashed, f"a load thread failed: {crashed[0]!r}"
+    return tally
+
+
+def histories(database_url: str, order_ids: list[str]) -> str:
+    """What happened to these orders, step by step, with the ledger entries of their items."""
+    if not order_ids:
+        return ""
+    h, ledger = tables.order_history, tables.inventory_ledger
+    engine = create_engine(database_url)
+    lines = []
+    try:
+        with engine.connect() as conn:
+            for order_id in order_ids:
+                lines.append(f"history of {order_id}:")
+                for r in conn.execute(select(h).where(h.c.order_id == order_id).order_by(h.c.id)):
+                    lines.append(
+                        f"  {r.id:>6} {r.created_at:%H:%M:%S.%f} {r.event:<13} item {r.item_id} "
+                        f"{r.from_state}->{r.to_state} at {r.facility_id} shipment "
+                        f"{r.shipment_id} by {r.actor} {r.reason_id or ''} {r.note or ''}"
+                    )
+                for r in conn.execute(
+                    select(ledger)
+                    .where(ledger.c.reference.like(f"{order_id}/%"))
+                    .order_by(ledger.c.id)
+                ):
+                    lines.append(
+                        f"  ledger {r.id:>6} {r.created_at:%H:%M:%S.%f} {r.cause:<24} "
+                        f"{r.reference} at {r.facility_id} {r.product_id} qoh {r.qoh_diff:+d} "
+                        f"atp {r.atp_diff:+d} reserved {r.reserved_diff:+d}"
+                    )
+    finally:
+        engine.dispose()
+    return "\n".join(lines)
+
+
+def name_relations(database_url: str, text: str) -> str:
+    """PostgreSQL names tables by number in a deadlock's detail: say which they are."""
+    oids = sorted({int(n) for n in re.findall(r"relation (\d+)", text)})
+    if not oids or not database_url.startswith("postgresql"):
+        return text
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sql_text("SELECT oid::bigint, relname FROM pg_class WHERE oid::bigint = ANY(:o)"),
+                {"o": oids},
+            )
+            names: dict[int, str] = {int(r[0]): str(r[1]) for r in rows}
+    finally:
+        engine.dispose()
+    return re.sub(
+        r"relation (\d+)", lambda m: f"relation {m[1]} ({names.get(int(m[1]), '?')})", text
+    )
+
+
+# The test ------------------------------------------------------------------------------------
+
+
+def test_a_mixed_load_on_two_servers_keeps_every_inventory_invariant(
+    database_url: str, context: Context, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    token, _ = tokens.create_token(context, Role.ADMIN, [], "mixed load", SYSTEM)
+    context.db.dispose()
+    started = time.monotonic()
+    with servers(database_url, tmp_path, SERVERS) as running:
+        bases = [s.url for s in running]
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as admin:
+            world = seed(admin, bases[0], tag)
+        load_started = time.monotonic()
+        tally = run_load(bases, token, world, tag, SECONDS)
+        load_seconds = time.monotonic() - load_started
+    found = check(database_url)
+    total = sum(tally.counts.values())
+    name = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    print(
+        f"\nmixed load on {name}: {total} requests in {load_seconds:.1f} s "
+        f"({total / load_seconds:.0f}/s) on {SERVERS} servers, {THREADS} threads; "
+        f"{time.monotonic() - started:.1f} s in all"
+    )
+    print(tally.table())
+    print(f"invariants broken: {summary(found) or 'none'}")
+    for violation in found[:40]:
+        print(f"  - {violation.text}")
+    involved = list(dict.fromkeys(o for v in found for o in v.orders))[:4]
+    stories = histories(database_url, involved)
+    if stories:
+        print(stories)
+    problems = []
+    if tally.busy > MAX_BUSY_SHARE * max(tally.sent, 1):
+        problems.append(f"{tally.busy} of {tally.sent} requests answered 503 Busy")
+    if tally.failures:
+        shown = "\n".join(
+            f"  {f.kind}: {f.method} {f.url} -> {f.status}: {f.body}" for f in tally.failures[:20]
+        )
+        traces = name_relations(database_url, "\n".join(t for s in running for t in s.errors()))
+        problems.append(
+            f"{len(tally.failures)} answers no request should get:\n{shown}\n"
+            f"the servers logged {sum(s.error_count() for s in running)} unexpected errors, "
+            f"the first:\n{traces or '(none)'}"
+        )
+    if found:
+        listed = "\n".join(f"  - {v.text}" for v in found[:60])
+        problems.append(f"{len(found)} broken invariants {summary(found)}:\n{listed}\n{stories}")
+    if problems:
+        pytest.fail("\n\n".join([*problems, tally.table()]), pytrace=False)
