@@ -5,6 +5,8 @@ attempt, replays under the same webhook-id, and that all of it is the admin's al
 from __future__ import annotations
 
 import base64
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from reroute.domain.access import Role
 from reroute.services.context import Context
-from reroute.storage.tables import deliveries
+from reroute.storage.tables import deliveries, webhooks
 from tests.conftest import make_token
 from tests.integration.conftest import MakeWorker
 from tests.integration.receiver import (
@@ -127,6 +129,66 @@ def test_bad_urls_and_unknown_event_types_are_refused(client: TestClient, admin:
         response = client.post("/api/v1/webhooks", json=body, headers=admin)
         assert response.status_code == 422, (body, response.text)
     assert client.get("/api/v1/webhooks", headers=admin).json() == []
+
+
+@pytest.fixture
+def strict(context: Context) -> Context:
+    """Private webhook targets refused, as by default (the test suite's context allows them)."""
+    context.security = replace(context.security, allow_private_webhook_targets=False)
+    return context
+
+
+INSIDE = [
+    ("http://127.0.0.1:5432/", "127.0.0.1 is loopback"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is cloud metadata"),
+    ("http://[::1]/hooks", "::1 is loopback"),
+    ("https://10.0.0.1/hooks", "10.0.0.1 is private"),
+    ("http://localhost:8080/hooks", "localhost resolves to"),
+    ("http://[::ffff:192.168.1.1]/hooks", "it is IPv4 192.168.1.1"),
+    ("http://2130706433/hooks", "127.0.0.1, which is loopback"),
+    ("http://metadata.google.internal/computeMetadata/v1/", "cloud metadata"),
+]
+
+
+def test_targets_inside_the_network_are_refused_at_the_url_and_nothing_is_kept(
+    client: TestClient, admin: Headers, strict: Context
+) -> None:
+    for url, shown in INSIDE:
+        response = client.post(
+            "/api/v1/webhooks", json={"url": url, "event_types": ALL_TYPES}, headers=admin
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        [error] = response.json()["errors"]
+        assert error["path"] == "url", url
+        assert shown in error["message"], (url, error)
+        assert "REROUTE_WEBHOOK_ALLOW_PRIVATE_TARGETS=true" in error["message"]
+    assert client.get("/api/v1/webhooks", headers=admin).json() == []
+    with strict.db.transaction(write=False) as conn:
+        assert conn.execute(select(func.count()).select_from(webhooks)).scalar_one() == 0
+
+
+def test_a_public_address_is_accepted_while_private_targets_are_refused(
+    client: TestClient, admin: Headers, strict: Context
+) -> None:
+    url = f"https://93.184.215.14/hooks/{uuid.uuid4().hex[:8]}"
+    response = client.post(
+        "/api/v1/webhooks", json={"url": url, "event_types": ALL_TYPES}, headers=admin
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["url"] == url
+
+
+def test_with_private_targets_allowed_the_same_urls_are_accepted(
+    client: TestClient, admin: Headers, context: Context
+) -> None:
+    assert context.security.allow_private_webhook_targets
+    for url, _ in INSIDE:
+        response = client.post(
+            "/api/v1/webhooks", json={"url": url, "event_types": ALL_TYPES}, headers=admin
+        )
+        assert response.status_code == 201, (url, response.text)
+    assert len(client.get("/api/v1/webhooks", headers=admin).json()) == len(INSIDE)
 
 
 def test_webhooks_and_deliveries_are_the_admins_alone(
