@@ -1,7 +1,10 @@
 """Webhook delivery against a real receiver on 127.0.0.1 (SPEC 6.3), on both databases: signed
 requests with the outbox body unchanged, order per order, the retry schedule running out, 410,
 and the faults of issue 5: the receiver answers 500, times out, resets the connection, is down
-and back on the same port, and the worker process is killed with SIGKILL mid-batch.
+and back on the same port, and the worker process is killed with SIGKILL mid-batch. Then the
+hostile ones of issue 9: an endpoint that points inside the network by the time of delivery is
+never contacted, a receiver that trickles is cut at the deadline while another endpoint's events
+keep flowing, a huge reply is read only up to the cap, and a redirect is not followed.
 
 In every case every event is delivered in the end under one webhook-id, and after
 de-duplication on that id the receiver holds exactly the events of GET /api/v1/events.
@@ -14,7 +17,10 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +29,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from reroute.delivery.signing import new_secret
 from reroute.services.context import Context
+from reroute.storage.repositories.webhooks import Webhook
 from reroute.storage.tables import deliveries, outbox_events
+from reroute.storage.unit_of_work import unit_of_work
 from tests.integration.conftest import MakeWorker
 from tests.integration.receiver import (
+    ALL_TYPES,
+    PATH,
     Action,
     Receiver,
     assert_exactly_the_feed_in_order,
@@ -355,6 +366,195 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_under_the_same_ids(
     assert len(ids) == 16
     heads = [e["event_id"] for e in events if e["body"]["eventTypeID"] == "ready_shipment"]
     assert sorted(i for i in set(ids) if ids.count(i) == 2) == sorted(heads)
+
+
+# Hostile targets -------------------------------------------------------------------------------
+
+
+def allow_private(context: Context, allowed: bool) -> None:
+    context.security = replace(context.security, allow_private_webhook_targets=allowed)
+
+
+def test_an_endpoint_that_points_inside_by_delivery_time_is_refused_and_never_contacted(
+    client: TestClient,
+    admin: Headers,
+    context: Context,
+    product: str,
+    receiver: Receiver,
+    make_worker: MakeWorker,
+) -> None:
+    webhook = subscribe(client, admin, receiver)["webhook_id"]  # allowed when registered
+    allow_private(context, False)  # and no longer when delivered
+    orders_with_events(client, admin, product, 1)
+    worker = make_worker()
+    assert deliver_until(worker, lambda: "pending" not in statuses(context), 10)
+    deliver_until(worker, lambda: False, 0.3)  # more rounds: nothing is tried again
+    shown = attempt_logs(client, admin, webhook)
+    assert [d["status"] for d in shown] == ["failed"] * 3
+    for delivery in shown:
+        [attempt] = delivery["attempt_log"]
+        assert attempt["error"] == "target address 127.0.0.1 is loopback; refused"
+        assert (attempt["status_code"], attempt["response_excerpt"]) == (None, None)
+        assert delivery["last_error"] == attempt["error"]
+    assert (receiver.connections, receiver.arrivals) == (0, 0)
+    # Allowed again (a development setup), a replay sends it under the same webhook-id.
+    allow_private(context, True)
+    head = shown[-1]
+    response = client.post(f"/api/v1/deliveries/{head['delivery_id']}/retry", headers=admin)
+    assert response.status_code == 200, response.text
+    assert deliver_until(worker, lambda: len(receiver.unique) == 1, 10)
+    assert list(receiver.unique) == [head["message_id"]]
+
+
+def test_a_stored_name_is_checked_by_what_it_resolves_to_and_sent_with_its_own_host(
+    client: TestClient,
+    admin: Headers,
+    context: Context,
+    product: str,
+    receiver: Receiver,
+    make_worker: MakeWorker,
+) -> None:
+    # Stored as an older version would have stored it, without the registration check.
+    named = Webhook(
+        id=f"wh_{uuid.uuid4().hex[:16]}",
+        url=f"http://localhost:{receiver.port}{PATH}",
+        event_types=ALL_TYPES,
+        secret=new_secret(),
+        active=True,
+        disabled_reason=None,
+        created_at=None,
+    )
+    with unit_of_work(context.db) as uow:
+        uow.webhooks.add(named, uow.now)
+    receiver.secret = named.secret
+    allow_private(context, False)
+    orders_with_events(client, admin, product, 1)
+    worker = make_worker()
+    assert deliver_until(worker, lambda: "pending" not in statuses(context), 10)
+    errors = {a["error"] for d in attempt_logs(client, admin, named.id) for a in d["attempt_log"]}
+    assert len(errors) == 1
+    [error] = errors
+    assert error.startswith("target address ") and error.endswith(
+        " of localhost is loopback; refused"
+    )
+    assert receiver.connections == 0
+    # Allowed: the connection goes to the address the name resolved to, with the URL's host.
+    allow_private(context, True)
+    orders_with_events(client, admin, product, 1)
+    assert deliver_until(worker, lambda: len(receiver.unique) == 3, 10)
+    assert {r.host for r in receiver.requests} == {f"localhost:{receiver.port}"}
+
+
+def test_a_trickling_endpoint_is_cut_at_the_deadline_and_holds_no_other_endpoint_back(
+    client: TestClient,
+    admin: Headers,
+    context: Context,
+    product: str,
+    receiver: Receiver,
+    make_worker: MakeWorker,
+) -> None:
+    slow = receiver
+    deadline = 4.0
+    with Receiver() as healthy:
+        slow_webhook = subscribe(client, admin, slow, ["ready_shipment"])["webhook_id"]
+        subscribe(client, admin, healthy, ["ready_shipment"])
+        # A byte every 0.3 s: far inside the read timeout, so only the deadline can end it.
+        slow.always(Action(trickle=0.3))
+        worker = make_worker(deadline=deadline, read_timeout=5.0, concurrency=8)
+        worker.start()
+        first = [order_at_once(client, admin, product) for _ in range(6)]
+        assert slow.wait_for(lambda r: r.arrivals >= 4, 5), "four requests stuck on the slow one"
+        assert healthy.wait_for(lambda r: len(r.unique) == len(first), 5)
+        # While those four are stuck, each new event reaches the healthy endpoint within 1 s.
+        for n in range(3):
+            written = time.monotonic()
+            order_at_once(client, admin, product)
+            assert healthy.wait_for(lambda r, n=n: len(r.unique) == len(first) + n + 1, 1.5)
+            lag = healthy.accepted[-1].at - written
+            assert lag < 1.0, f"event {n} reached the healthy endpoint after {lag:.2f} s"
+        assert slow.ends == [], "the slow requests were still in flight meanwhile"
+        assert slow.arrivals == 4, "a slow endpoint gets at most half of the 8 senders"
+        # Each of the four is cut at the deadline, by the sender hanging up.
+        assert slow.wait_for(lambda r: len(r.ends) >= 4, deadline + 5)
+        stuck = [r for r in slow.requests if r.answered is None][:4]
+        for request, end in zip(stuck, slow.ends[:4], strict=True):
+            assert not end.complete
+            assert deadline - 0.5 <= end.at - request.at <= deadline + 1.5
+            assert end.sent <= deadline / 0.3 + 3
+        tried = []
+        for _ in range(100):
+            logged = attempt_logs(client, admin, slow_webhook)
+            tried = [a for d in logged for a in d["attempt_log"]]
+            if len(tried) >= 4:
+                break
+            time.sleep(0.05)
+        assert len(tried) >= 4
+        for attempt in tried[:4]:
+            assert attempt["status_code"] is None and "ReadTimeout" in attempt["error"]
+            assert deadline * 1000 - 100 <= attempt["duration_ms"] <= deadline * 1000 + 1500
+        worker.stop()
+
+
+def test_a_huge_reply_is_read_only_up_to_the_cap(
+    client: TestClient,
+    admin: Headers,
+    context: Context,
+    product: str,
+    receiver: Receiver,
+    make_worker: MakeWorker,
+) -> None:
+    webhook = subscribe(client, admin, receiver, ["ready_shipment"])["webhook_id"]
+    size = 50 * 2**20
+    receiver.then(Action(status=200, reply_bytes=size))
+    order_at_once(client, admin, product)
+    worker = make_worker()
+    tracemalloc.start()
+    try:
+        assert deliver_until(worker, all_delivered(context), 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [delivery] = attempt_logs(client, admin, webhook)
+    [attempt] = delivery["attempt_log"]
+    assert (attempt["status_code"], attempt["error"]) == (200, None)
+    assert attempt["response_excerpt"] == "x" * 500
+    assert receiver.wait_for(lambda r: len(r.ends) == 1, 10)
+    [end] = receiver.ends
+    assert not end.complete, "the worker stopped reading and hung up"
+    assert end.sent < 16 * 2**20
+    assert peak < 16 * 2**20, f"delivering a 50 MiB reply took {peak / 2**20:.0f} MiB"
+
+
+def test_a_redirect_is_not_followed_and_a_reply_with_nul_bytes_is_kept(
+    client: TestClient,
+    admin: Headers,
+    context: Context,
+    product: str,
+    receiver: Receiver,
+    make_worker: MakeWorker,
+) -> None:
+    with Receiver() as elsewhere:
+        elsewhere.secret = subscribe(client, admin, receiver, ["ready_shipment"])["secret"]
+        webhook = next(
+            w["webhook_id"] for w in client.get("/api/v1/webhooks", headers=admin).json()
+        )
+        receiver.then(Action(status=307, location=elsewhere.url))
+        receiver.then(Action(status=500, body=b'{"error": "bad\x00byte"}'))
+        order_at_once(client, admin, product)
+        assert deliver_until(make_worker(), all_delivered(context), 10)
+        [delivery] = attempt_logs(client, admin, webhook)
+        log = delivery["attempt_log"]
+        assert [a["status_code"] for a in log] == [307, 500, 204]
+        assert log[1]["response_excerpt"] == '{"error": "bad\ufffdbyte"}'
+        assert (elsewhere.connections, len(receiver.unique)) == (0, 1)
+
+
+def order_at_once(client: TestClient, admin: Headers, product: str) -> str:
+    """An order placed at once: one ready_shipment event."""
+    response = client.post("/api/v1/orders", json=order_body([(product, 1)]), headers=admin)
+    assert response.status_code == 201, response.text
+    order_id: str = response.json()["order_id"]
+    return order_id
 
 
 def deliver_wait(check: Callable[[], bool], timeout: float) -> bool:

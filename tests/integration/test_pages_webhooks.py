@@ -4,6 +4,7 @@ attempts, and sending a failed delivery again."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -58,6 +59,22 @@ def test_a_bad_url_or_no_event_is_shown_next_to_its_field(
     assert 'id="err-url"' in refused.text and 'id="err-events"' in refused.text
     assert 'value="ftp://nowhere"' in refused.text
     assert "No webhooks yet" in text_of(refused)
+
+
+def test_a_url_inside_the_network_is_refused_next_to_its_field(
+    client: TestClient, context: Context, signed_in: None
+) -> None:
+    context.security = replace(context.security, allow_private_webhook_targets=False)
+    page = client.get("/admin/webhooks")
+    url = "http://169.254.169.254/latest/meta-data/"
+    refused = post_form(client, page, "/admin/webhooks", url=url, event_types=["StoreDeclineEvent"])
+    assert refused.status_code == 422
+    assert 'id="err-url"' in refused.text and 'id="err-events"' not in refused.text
+    words = text_of(refused)
+    assert "169.254.169.254 is cloud metadata, not a public address" in words
+    assert "REROUTE_WEBHOOK_ALLOW_PRIVATE_TARGETS=true" in words
+    assert f'value="{url}"' in refused.text
+    assert "No webhooks yet" in words
 
 
 def test_a_webhook_can_be_switched_off_and_on(client: TestClient, signed_in: None) -> None:
