@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
 from reroute.domain.routing.geo import EARTH_RADIUS_KM
+
+T = TypeVar("T")
 
 
 def new_id(prefix: str) -> str:
@@ -121,3 +126,10 @@ def read(client: TestClient, admin: Headers, order_id: str) -> Any:
     response = client.get(f"/api/v1/orders/{order_id}", headers=admin)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def run_coroutine_alone(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on a fresh thread with its own event loop: the calling
+    thread may already have a loop running (left by an earlier test's browser or client)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()

@@ -5,7 +5,6 @@ search text with LIKE wildcards in it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from tests.support import (
     product_body,
     put_facility,
     put_product,
+    run_coroutine_alone,
 )
 
 pytestmark = pytest.mark.usefixtures(cheap_hashes.__name__)
@@ -99,7 +99,7 @@ def over_asgi(
             await response.aread()
             return response
 
-    return asyncio.run(exchange())
+    return run_coroutine_alone(exchange)
 
 
 def raw_bearer(admin: Headers) -> list[tuple[bytes, bytes]]:

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,7 +27,15 @@ from reroute.services.context import Context, Security
 from reroute.storage.repositories.access import IdempotencyRepository
 from reroute.storage.tables import api_tokens, idempotency_keys, orders, products, webhooks
 from tests.pages_support import cheap_hashes, csrf_of, person, sign_in
-from tests.support import count_stock, new_id, order_body, product_body, put_facility, put_product
+from tests.support import (
+    count_stock,
+    new_id,
+    order_body,
+    product_body,
+    put_facility,
+    put_product,
+    run_coroutine_alone,
+)
 
 Rows = list[dict[str, Any]]
 
@@ -477,7 +484,7 @@ def send_raw(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> Res
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.put(path, content=body, headers=raw)
 
-    return anyio.run(put)
+    return run_coroutine_alone(put)
 
 
 BAD_KEYS: list[tuple[str, bytes]] = [
