@@ -41,13 +41,29 @@ def count_stock(
     level, arrived = transact(ctx.db, work)
     if not arrived:
         return level
+
     # The count stands on its own; the backorders it can serve are routed next, in their own
     # transaction, holding no lock of the count's while they lock other facilities' stock.
+    def route(uow: UnitOfWork) -> tuple[int, int]:
+        # Held while routing, so the difference below is routing's own, not another count's.
+        held = uow.inventory.get(facility_id, product_id, lock=True)
+        route_backorders(ctx, uow, product_id, actor.id)
+        after = uow.inventory.get(facility_id, product_id)
+        return (
+            after.available_to_promise - held.available_to_promise,
+            after.reserved - held.reserved,
+        )
+
     try:
-        transact(ctx.db, lambda uow: route_backorders(ctx, uow, product_id, actor.id))
+        atp_diff, reserved_diff = transact(ctx.db, route)
     except Busy:
         log.warning("backorders of %s left for the next routing run: stock was busy", product_id)
-    return level  # the levels the count set; what routing reserved since shows in the ledger
+        return level
+    # The levels the count set, less what its backorders took here: another count since is
+    # that count's own answer.
+    level.available_to_promise += atp_diff
+    level.reserved += reserved_diff
+    return level
 
 
 def route_backorders(ctx: Context, uow: UnitOfWork, product_id: str, actor: str) -> None:
