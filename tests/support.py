@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -133,3 +134,15 @@ def run_coroutine_alone(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     thread may already have a loop running (left by an earlier test's browser or client)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run `work(n)` for n in range(count) on `count` threads released together."""
+    start = threading.Barrier(count)
+
+    def released(n: int) -> T:
+        start.wait(timeout=30)
+        return work(n)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(released, range(count)))

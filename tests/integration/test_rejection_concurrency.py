@@ -5,12 +5,10 @@ never reserve an item twice."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -29,7 +27,7 @@ from reroute.storage import unit_of_work as uow_module
 from reroute.storage.unit_of_work import unit_of_work
 from tests.integration.test_rejection_api import assert_counters_equal_ledger
 from tests.service_builders import CHICAGO, facility, product
-from tests.support import Headers, new_id
+from tests.support import Headers, all_at_once, new_id
 
 T = TypeVar("T")
 
@@ -67,18 +65,6 @@ def placed(ctx: Context, order: Order) -> Order:
     created, is_new = create_order(ctx, order, uuid.uuid4().hex, SYSTEM)
     assert is_new
     return created
-
-
-def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run `work(n)` for n in range(count) on `count` threads released together."""
-    start = threading.Barrier(count)
-
-    def released(n: int) -> T:
-        start.wait(timeout=30)
-        return work(n)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(released, range(count)))
 
 
 def outcome(call: Callable[[], RejectionResult]) -> RejectionResult | Conflict:

@@ -7,11 +7,8 @@ Real threads on both databases; on PostgreSQL these are the races that broke bef
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -26,19 +23,9 @@ from reroute.services.routing import run_batch
 from reroute.storage import tables
 from reroute.storage.unit_of_work import unit_of_work
 from tests.service_builders import facility, new_order, product
+from tests.support import all_at_once
 
 T = TypeVar("T")
-
-
-def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
-    start = threading.Barrier(count)
-
-    def released(n: int) -> T:
-        start.wait(timeout=30)
-        return work(n)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(released, range(count)))
 
 
 def holdings(ctx: Context, order_id: str, product_id: str) -> tuple[list[str], dict[str, int]]:

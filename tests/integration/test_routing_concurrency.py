@@ -12,8 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import pytest
@@ -30,21 +29,9 @@ from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
 from tests.service_builders import facility, new_order, product
-from tests.support import new_id, order_body
+from tests.support import all_at_once, new_id, order_body
 
 T = TypeVar("T")
-
-
-def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run `work(n)` for n in range(count) on `count` threads released together."""
-    start = threading.Barrier(count)
-
-    def released(n: int) -> T:
-        start.wait(timeout=30)
-        return work(n)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(released, range(count)))
 
 
 def create_all(ctx: Context, orders: list[Order]) -> list[Order]:

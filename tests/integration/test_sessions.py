@@ -30,7 +30,6 @@ from reroute.services.context import Context
 from reroute.storage.database import Database
 from reroute.storage.tables import user_sessions
 from reroute.storage.tables import users as users_table
-from tests.integration.test_mixed_load import servers
 from tests.pages_support import (
     PASSWORD,
     cheap_hashes,
@@ -40,6 +39,7 @@ from tests.pages_support import (
     sign_in,
     text_of,
 )
+from tests.servers import servers
 from tests.support import new_id
 
 cheap = pytest.mark.usefixtures(cheap_hashes.__name__)
