@@ -18,7 +18,8 @@ from reroute.domain.orders import Order
 from reroute.services import inventory
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
-from reroute.services.routing import StockView, run_batch
+from reroute.services.routing_batch import run_batch
+from reroute.services.stock_view import StockView
 from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.unit_of_work import unit_of_work
 from tests.service_builders import facility, new_order, product

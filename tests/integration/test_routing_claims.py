@@ -19,7 +19,7 @@ from reroute.services import inventory
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
 from reroute.services.rejection import reject_item
-from reroute.services.routing import run_batch
+from reroute.services.routing_batch import run_batch
 from reroute.storage import tables
 from reroute.storage.unit_of_work import unit_of_work
 from tests.service_builders import facility, new_order, product

@@ -23,7 +23,7 @@ from reroute.domain.access import SYSTEM
 from reroute.domain.orders import Order
 from reroute.services.context import Context
 from reroute.services.orders import create_order, insert_order
-from reroute.services.routing import run_batch
+from reroute.services.routing_batch import run_batch
 from reroute.storage import tables
 from reroute.storage.repositories.inventory import InventoryRepository
 from reroute.storage.repositories.routing import RoutingRepository

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
+from reroute.domain.notifications import DEFAULT_DECLINE
 from reroute.domain.rejection import (
     NO_REASON,
     InventoryEffect,
@@ -131,10 +132,7 @@ def test_every_entry_names_its_effect_and_reference_and_explains_the_counters(
 
 def test_a_rejection_without_a_reason_is_the_default_decline_with_no_effect() -> None:
     assert NO_REASON.inventory_effect is InventoryEffect.NONE
-    assert (NO_REASON.decline_code, NO_REASON.decline_description) == (
-        "101",
-        "Don't have enough quantity.",
-    )
+    assert (NO_REASON.decline_code, NO_REASON.decline_description) == DEFAULT_DECLINE
     assert NO_REASON.cascade is False
 
 

@@ -17,7 +17,19 @@ from reroute.domain.errors import Busy, Conflict, DomainError, Forbidden, Invali
 log = logging.getLogger("reroute.api")
 
 PROBLEM = "application/problem+json"
-_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, Busy: 503}
+#: The HTTP status of each kind of refusal, for the API and the pages alike (SPEC 7); any
+#: other refusal is a 400.
+STATUS_OF_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Invalid: 422,
+    Busy: 503,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    return next((s for kind, s in STATUS_OF_ERROR.items() if isinstance(exc, kind)), 400)
 
 
 def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -55,7 +67,7 @@ def is_nul_refusal(exc: BaseException) -> bool:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)
+        status = status_of(exc)
         if status == 403:
             log.warning("refused %s %s: %s", request.method, request.url.path, exc.detail)
         extra: dict[str, Any] = {}
@@ -73,26 +85,26 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Invalid input", summary, request.url.path, errors=errors)
+        return problem(422, Invalid.title, summary, request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         unreadable = unreadable_body(exc) if exc.status_code == 400 else None
         if unreadable is not None:
             errors = [{"path": "body", "message": unreadable}]
-            return problem(422, "Invalid input", unreadable, request.url.path, errors=errors)
+            return problem(422, Invalid.title, unreadable, request.url.path, errors=errors)
         if exc.status_code in (401, 403):
             log.warning("refused %s %s: %s", request.method, request.url.path, exc.detail)
         titles = {
             401: "Not signed in",
-            403: "Forbidden",
-            404: "Not found",
+            403: Forbidden.title,
+            404: NotFound.title,
             405: "Method not allowed",
             413: "Content too large",
         }
         response = problem(
             exc.status_code,
-            titles.get(exc.status_code, "Request refused"),
+            titles.get(exc.status_code, DomainError.title),
             str(exc.detail),
             request.url.path,
         )
@@ -106,7 +118,7 @@ def install(app: FastAPI) -> None:
             return await unexpected(request, exc)
         log.warning("NUL reached the database on %s %s", request.method, request.url.path)
         errors = [{"path": "body", "message": NUL_MESSAGE}]
-        return problem(422, "Invalid input", NUL_MESSAGE, request.url.path, errors=errors)
+        return problem(422, Invalid.title, NUL_MESSAGE, request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

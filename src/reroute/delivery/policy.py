@@ -6,6 +6,11 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reroute.domain.notifications import DeliveryStatus
+
+#: Why an endpoint was switched off, and its waiting deliveries failed.
+GONE = "The endpoint answered 410 Gone."
+
 #: SPEC 6.3: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 
@@ -25,7 +30,7 @@ def parse_schedule(text: str) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # delivered | pending | failed
+    status: DeliveryStatus
     next_attempt_at: datetime
     disable_endpoint: bool = False
 
@@ -44,15 +49,15 @@ def judge(
     a replay, once the endpoint's DNS is right, sends it); anything else is tried again on the
     schedule (honouring Retry-After), until the schedule runs out."""
     if refused:
-        return Verdict("failed", now)
+        return Verdict(DeliveryStatus.FAILED, now)
     if status_code is not None and 200 <= status_code < 300:
-        return Verdict("delivered", now)
+        return Verdict(DeliveryStatus.DELIVERED, now)
     if status_code == 410:
-        return Verdict("failed", now, disable_endpoint=True)
+        return Verdict(DeliveryStatus.FAILED, now, disable_endpoint=True)
     if attempts_done >= len(schedule):
-        return Verdict("failed", now)
+        return Verdict(DeliveryStatus.FAILED, now)
     delay = schedule[attempts_done]
     delay *= random.uniform(0.9, 1.1)  # jitter: retries of many events do not arrive together
     if retry_after is not None:
         delay = max(delay, min(retry_after, 24 * 3600))
-    return Verdict("pending", now + timedelta(seconds=delay))
+    return Verdict(DeliveryStatus.PENDING, now + timedelta(seconds=delay))

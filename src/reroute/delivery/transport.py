@@ -151,12 +151,14 @@ class Reply:
 
 @dataclass(frozen=True)
 class Limits:
-    deadline: float = 15.0
-    connect_timeout: float = 2.0
+    """How long and how much one exchange may take; the worker's settings give the values."""
+
+    deadline: float
+    connect_timeout: float
     #: Longest silence between two reads (the deadline bounds them all together).
-    read_timeout: float = 15.0
-    reply_bytes: int = 65_536
-    excerpt_chars: int = 500
+    read_timeout: float
+    reply_bytes: int
+    excerpt_chars: int
 
 
 class Sender:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from reroute.delivery import signing
-from reroute.delivery.policy import DEFAULT_SCHEDULE, judge
+from reroute.delivery.policy import DEFAULT_SCHEDULE, GONE, judge
 from reroute.delivery.transport import Limits, Sender, clean
 from reroute.domain.clock import utcnow
 from reroute.services.context import Context
@@ -340,6 +340,7 @@ class DeliveryWorker:
     def _record(self, outcomes: list[Outcome]) -> None:
         with unit_of_work(self.ctx.db) as uow:
             attempts = []
+            gone: list[str] = []
             for outcome in outcomes:
                 claimed = outcome.claimed
                 verdict = judge(
@@ -363,14 +364,11 @@ class DeliveryWorker:
                     )
                 )
                 if verdict.disable_endpoint:
-                    reason = "The endpoint answered 410 Gone."
-                    uow.webhooks.set_active(claimed.webhook_id, False, reason, uow.now)
+                    gone.append(claimed.webhook_id)
+                    uow.webhooks.set_active(claimed.webhook_id, False, GONE, uow.now)
             uow.webhooks.record_attempts(attempts, uow.now)
-            for outcome, attempt in zip(outcomes, attempts, strict=True):
-                if attempt.status == "failed" and outcome.status_code == 410:
-                    uow.webhooks.fail_pending_of(
-                        outcome.claimed.webhook_id, "The endpoint answered 410 Gone."
-                    )
+            for webhook_id in gone:
+                uow.webhooks.fail_pending_of(webhook_id, GONE)
 
 
 def _seconds(value: str | None) -> float | None:

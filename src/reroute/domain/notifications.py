@@ -21,6 +21,16 @@ class EventType(StrEnum):
     READY_SHIPMENT = "ready_shipment"
 
 
+class DeliveryStatus(StrEnum):
+    """Where one event's delivery to one webhook stands (SPEC 6.3): tried until delivered or
+    failed; canceled when its webhook is deleted; a replay makes it pending again."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
 @dataclass(frozen=True)
 class Location:
     external_location_id: str

@@ -14,7 +14,7 @@ from reroute.domain.access import Principal
 from reroute.domain.errors import Invalid
 from reroute.pages.json_lines import line_of, value_lines
 from reroute.pages.web import AdminDep, ContextDep, PageRoute, check_csrf, notify, redirect, render
-from reroute.services import routing
+from reroute.services import routing_rules
 from reroute.services.context import Context
 
 router = APIRouter(
@@ -41,7 +41,7 @@ def _page(
     text: str | None = None,
     problems: list[Problem] | None = None,
 ) -> Response:
-    document, is_default = routing.get_rules(ctx, actor)
+    document, is_default = routing_rules.get_rules(ctx, actor)
     return render(
         request,
         "admin/rules.html",
@@ -74,7 +74,7 @@ def save_rules(
         problem = Problem("", "The JSON nests too deeply to read.", None)
         return _page(request, ctx, actor, text=document, problems=[problem])
     try:
-        routing.put_rules(ctx, parsed, actor)
+        routing_rules.put_rules(ctx, parsed, actor)
     except Invalid as exc:
         lines = value_lines(document)
         problems = [Problem(e.path, e.message, line_of(lines, e.path)) for e in exc.errors]
@@ -85,6 +85,6 @@ def save_rules(
 
 @router.post("/reset")
 def reset_rules(request: Request, ctx: ContextDep, actor: AdminDep) -> Response:
-    routing.reset_rules(ctx, actor)
+    routing_rules.reset_rules(ctx, actor)
     notify(request, "Back to the default routing rules.")
     return redirect("/admin/rules")

@@ -18,15 +18,18 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from reroute.api.deps import SESSION_PRINCIPAL
+from reroute.api.problems import status_of
 from reroute.api.schemas.common import NUL_MESSAGE
 from reroute.domain.access import Principal, Role
 from reroute.domain.clock import as_utc
-from reroute.domain.errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
+from reroute.domain.errors import DomainError, Forbidden, Invalid
 from reroute.pages.session import CSRF_FIELD, csrf_matches, csrf_token
 from reroute.services.context import Context
 
 log = logging.getLogger("reroute.pages")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+#: Pages show what the signed-in person may see: no cache keeps them.
+NO_STORE = {"Cache-Control": "no-store"}
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
@@ -35,9 +38,8 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
+    **NO_STORE,
 }
-_STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, Busy: 503}
 
 
 def _when(value: datetime | None) -> str:
@@ -136,7 +138,7 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 
 
 def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
 class PageRoute(APIRoute):
@@ -157,13 +159,12 @@ class PageRoute(APIRoute):
             except SignInNeeded:
                 return redirect(f"/login?next={quote(request.url.path)}")
             except DomainError as exc:
-                status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)
-                return _refused(request, status, exc.title, exc.detail)
+                return _refused(request, status_of(exc), exc.title, exc.detail)
             except RequestValidationError as exc:
                 fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in exc.errors())
-                return _refused(request, 422, "Invalid input", f"Check {fields or 'the form'}.")
+                return _refused(request, 422, Invalid.title, f"Check {fields or 'the form'}.")
             except HTTPException as exc:
-                return _refused(request, exc.status_code, "Request refused", str(exc.detail))
+                return _refused(request, exc.status_code, DomainError.title, str(exc.detail))
 
         return page_handler
 

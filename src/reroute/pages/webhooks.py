@@ -9,9 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
+from reroute.api.schemas.common import MAX_ROW_ID
 from reroute.domain.access import Principal
-from reroute.domain.errors import Conflict, Invalid, NotFound
-from reroute.domain.notifications import EventType
+from reroute.domain.errors import Conflict, Invalid
+from reroute.domain.notifications import DeliveryStatus, EventType
 from reroute.pages.web import AdminDep, ContextDep, PageRoute, check_csrf, notify, redirect, render
 from reroute.services import webhooks
 from reroute.services.context import Context
@@ -29,6 +30,8 @@ EVENTS = {
     EventType.CANCEL_SHIPMENT: "Shipment canceled",
     EventType.CANCEL_ITEM: "Item canceled",
 }
+#: A delivery's badge borrows the look of an item state (still being tried: in progress).
+BADGES = {DeliveryStatus.DELIVERED: "fulfilled", DeliveryStatus.FAILED: "declined"}
 
 
 def _page(
@@ -93,12 +96,10 @@ def webhook_deliveries(
     ctx: ContextDep,
     actor: AdminDep,
     webhook_id: str,
-    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     found = webhooks.deliveries(ctx, webhook_id, actor, limit=DELIVERIES_PAGE + 1, before_id=before)
-    webhook = next((w for w in webhooks.list_webhooks(ctx, actor) if w.id == webhook_id), None)
-    if webhook is None:
-        raise NotFound(f"No webhook {webhook_id}.")
+    webhook = webhooks.get_webhook(ctx, webhook_id, actor)
     shown = found[:DELIVERIES_PAGE]
     older = shown[-1]["id"] if len(found) > DELIVERIES_PAGE else None
     return render(
@@ -108,6 +109,8 @@ def webhook_deliveries(
         deliveries=shown,
         older=older,
         events=EVENTS,
+        badges=BADGES,
+        pending=DeliveryStatus.PENDING,
     )
 
 

@@ -15,6 +15,8 @@ from reroute.domain.inventory import LedgerEntry
 from reroute.domain.notifications import DEFAULT_DECLINE, EventType
 from reroute.domain.orders import (
     AT_FACILITY,
+    CANCELABLE,
+    By,
     HistoryEntry,
     ItemState,
     Order,
@@ -27,8 +29,6 @@ from reroute.services.notify import Line, Notifier
 from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
-#: Items that can still be canceled (fulfilled and canceled ones cannot).
-CANCELABLE = AT_FACILITY | {ItemState.QUEUED, ItemState.BACKORDER, ItemState.CUSTOMER_CARE}
 #: Items a shipment hands to customer care.
 TO_CARE = AT_FACILITY
 
@@ -224,33 +224,19 @@ def _apply(
     )
     entries: list[LedgerEntry] = []
     by_shipment: dict[tuple[str | None, str | None], list[OrderItem]] = {}
-    history = []
+    history: list[HistoryEntry] = []
+    by = By(actor.id, request_id)
     for item in items:
-        before = item.state
-        key = (
-            item.facility_id if before in AT_FACILITY else None,
-            item.shipment_id if before in AT_FACILITY else None,
-        )
+        held = item.state in AT_FACILITY
+        key = (item.facility_id if held else None, item.shipment_id if held else None)
         by_shipment.setdefault(key, []).append(item)
-        if before in AT_FACILITY and item.facility_id:
+        if held and item.facility_id:
             level = levels[(item.facility_id, item.product_id)]
             entries.append(level.release(item.quantity, f"{order.id}/{item.item_id}"))
-        history.append(
-            HistoryEntry(
-                order.id,
-                str(to),
-                item_id=item.item_id,
-                shipment_id=item.shipment_id,
-                from_state=str(before),
-                to_state=str(to),
-                facility_id=item.facility_id,
-                reason_id=reason_id,
-                actor=actor.id,
-                request_id=request_id,
-            )
-        )
-        item.state = to
-        item.facility_id = item.shipment_id = item.reserved_at = None
+        if to is ItemState.CANCELED:
+            history.append(item.cancel(order.id, by, reason_id))
+        else:
+            history.append(item.to_customer_care(order.id, by, reason_id))
     uow.orders.save_items(order.id, items, now)
     uow.inventory.save_many([levels[k] for k in sorted(levels)], entries, now)
     uow.orders.record(history, now)

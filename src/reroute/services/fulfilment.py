@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 from reroute.domain.access import STORE_ROLES, Principal
-from reroute.domain.errors import Conflict
 from reroute.domain.inventory import LedgerEntry
-from reroute.domain.orders import HistoryEntry, ItemState, ShipmentState
+from reroute.domain.orders import By, HistoryEvent
 from reroute.services.context import Context
 from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
-#: Each action: the shipment state it starts from, the item states it moves, where they go.
-STEPS = {
-    "start": (
-        ShipmentState.READY,
-        ItemState.READY,
-        ItemState.IN_PROGRESS,
-        ShipmentState.IN_PROGRESS,
-    ),
-    "pack": (
-        ShipmentState.IN_PROGRESS,
-        ItemState.IN_PROGRESS,
-        ItemState.PACKED,
-        ShipmentState.PACKED,
-    ),
-    "fulfill": (
-        ShipmentState.PACKED,
-        ItemState.PACKED,
-        ItemState.FULFILLED,
-        ShipmentState.FULFILLED,
-    ),
-}
+#: The steps a store takes with a shipment, named as the API and the pages name them.
+STEPS = frozenset({HistoryEvent.START, HistoryEvent.PACK, HistoryEvent.FULFILL})
 
 
 def advance(
@@ -42,28 +22,28 @@ def advance(
     locked or written."""
     use_case = f"{action} shipment"
     actor.require_role(*STORE_ROLES, action=use_case, target=f"shipment {shipment_id}")
-    before, moving, after, shipment_after = STEPS[action]
+    if action not in STEPS:
+        raise ValueError(f"no shipment step {action!r}")
+    step = HistoryEvent(action)
+    fulfil = step is HistoryEvent.FULFILL
+    by = By(actor.id, request_id)
 
     def work(uow: UnitOfWork) -> str:
-        if after is ItemState.FULFILLED and uow.postgres:
+        if fulfil and uow.postgres:
             # As a rejection does: the facility's levels before the shipment and order rows,
             # else a rejection holding a level and waiting for this shipment closes a cycle.
             found = find_shipment(uow, shipment_id, actor, use_case)
             lines = uow.orders.items_of_shipments([found.id])[found.id]
             uow.inventory.get_many({(found.facility_id, i.product_id) for _, i in lines}, lock=True)
         shipment = find_shipment(uow, shipment_id, actor, use_case, lock=True)
-        if shipment.state is not before:
-            raise Conflict(
-                f"Shipment {shipment_id} is {shipment.state}; '{action}' needs it {before}."
-            )
+        shipment.step(step)
         order = uow.orders.get(shipment.order_id, lock=True)
         assert order is not None
-        items = [i for i in order.items if i.shipment_id == shipment.id and i.state is moving]
-        history = []
-        entries_by_level: dict[tuple[str, str], list[LedgerEntry]] = {}
-        if after is ItemState.FULFILLED:
+        items = [i for i in order.items if i.shipment_id == shipment.id and i.ready_for(step)]
+        if fulfil:
             keys = [(shipment.facility_id, i.product_id) for i in items]
             levels = uow.inventory.get_many(keys, lock=True)
+            entries_by_level: dict[tuple[str, str], list[LedgerEntry]] = {}
             for item in items:
                 level = levels[(shipment.facility_id, item.product_id)]
                 entry = level.ship(item.quantity, f"{order.id}/{item.item_id}")
@@ -73,23 +53,9 @@ def advance(
                 [e for k in sorted(entries_by_level) for e in entries_by_level[k]],
                 uow.now,
             )
-        for item in items:
-            history.append(
-                HistoryEntry(
-                    order.id,
-                    action,
-                    item_id=item.item_id,
-                    shipment_id=shipment.id,
-                    from_state=str(item.state),
-                    to_state=str(after),
-                    facility_id=shipment.facility_id,
-                    actor=actor.id,
-                    request_id=request_id,
-                )
-            )
-            item.state = after
+        history = [item.step(order.id, step, by) for item in items]
         uow.orders.save_items(order.id, items, uow.now)
-        uow.orders.set_shipment_state(shipment.id, shipment_after, uow.now)
+        uow.orders.set_shipment_state(shipment.id, shipment.state, uow.now)
         uow.orders.record(history, uow.now)
         return order.id
 

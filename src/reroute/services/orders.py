@@ -8,7 +8,7 @@ from typing import Any
 
 from reroute.domain.access import LOADERS, Principal, absent
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
-from reroute.domain.orders import HistoryEntry, Order, Shipment
+from reroute.domain.orders import By, Order, Shipment
 from reroute.services.context import Context
 from reroute.services.routing import route_orders
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
@@ -69,20 +69,8 @@ def insert_order(
     problems.raise_if_any(f"Order {order.id} refers to what does not exist.")
     if not uow.orders.insert(order, body_hash, uow.now):
         return False
-    uow.orders.record(
-        [
-            HistoryEntry(
-                order.id,
-                "created",
-                item_id=item.item_id,
-                to_state=str(item.state),
-                actor=actor.id,
-                request_id=request_id,
-            )
-            for item in order.items
-        ],
-        uow.now,
-    )
+    by = By(actor.id, request_id)
+    uow.orders.record([item.created(order.id, by) for item in order.items], uow.now)
     return True
 
 

@@ -10,11 +10,11 @@ from reroute.delivery import targets
 from reroute.delivery.signing import new_secret
 from reroute.domain.access import Principal, Role
 from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
-from reroute.domain.notifications import EventType
+from reroute.domain.notifications import DeliveryStatus, EventType
 from reroute.services.context import Context
 from reroute.storage.repositories.outbox import StoredEvent
 from reroute.storage.repositories.webhooks import Webhook
-from reroute.storage.unit_of_work import unit_of_work
+from reroute.storage.unit_of_work import UnitOfWork, unit_of_work
 
 
 def _check(ctx: Context, url: str, event_types: list[str]) -> None:
@@ -38,6 +38,13 @@ def _check(ctx: Context, url: str, event_types: list[str]) -> None:
         problems.append(FieldError("event_types", "Subscribe to at least one event type."))
     if problems:
         raise Invalid("The webhook cannot be saved.", problems)
+
+
+def _known(uow: UnitOfWork, webhook_id: str) -> Webhook:
+    found = uow.webhooks.get(webhook_id)
+    if found is None:
+        raise NotFound(f"No webhook {webhook_id}.")
+    return found
 
 
 def create_webhook(ctx: Context, url: str, event_types: list[str], actor: Principal) -> Webhook:
@@ -65,16 +72,20 @@ def list_webhooks(ctx: Context, actor: Principal) -> list[Webhook]:
         return uow.webhooks.all()
 
 
+def get_webhook(ctx: Context, webhook_id: str, actor: Principal) -> Webhook:
+    actor.require_role(Role.ADMIN)
+    with unit_of_work(ctx.db, write=False) as uow:
+        return _known(uow, webhook_id)
+
+
 def set_active(ctx: Context, webhook_id: str, active: bool, actor: Principal) -> Webhook:
     actor.require_role(Role.ADMIN)
     with unit_of_work(ctx.db) as uow:
-        if uow.webhooks.get(webhook_id) is None:
-            raise NotFound(f"No webhook {webhook_id}.")
+        _known(uow, webhook_id)
         uow.webhooks.set_active(
             webhook_id, active, None if active else "Disabled by an admin.", uow.now
         )
-        found = uow.webhooks.get(webhook_id)
-        assert found is not None
+        found = _known(uow, webhook_id)
     if active:
         ctx.wake()
     return found
@@ -83,8 +94,7 @@ def set_active(ctx: Context, webhook_id: str, active: bool, actor: Principal) ->
 def delete_webhook(ctx: Context, webhook_id: str, actor: Principal) -> None:
     actor.require_role(Role.ADMIN)
     with unit_of_work(ctx.db) as uow:
-        if uow.webhooks.get(webhook_id) is None:
-            raise NotFound(f"No webhook {webhook_id}.")
+        _known(uow, webhook_id)
         uow.webhooks.remove(webhook_id, uow.now)
 
 
@@ -98,8 +108,7 @@ def deliveries(
 ) -> list[dict[str, Any]]:
     actor.require_role(Role.ADMIN)
     with unit_of_work(ctx.db, write=False) as uow:
-        if uow.webhooks.get(webhook_id) is None:
-            raise NotFound(f"No webhook {webhook_id}.")
+        _known(uow, webhook_id)
         return uow.webhooks.deliveries_of(webhook_id, limit, before_id)
 
 
@@ -110,7 +119,7 @@ def retry_delivery(ctx: Context, delivery_id: int, actor: Principal) -> dict[str
         found = uow.webhooks.delivery(delivery_id)
         if found is None:
             raise NotFound(f"No delivery {delivery_id}.")
-        if found["status"] == "pending":
+        if found["status"] is DeliveryStatus.PENDING:
             raise Conflict(f"Delivery {delivery_id} is still being tried; wait for its outcome.")
         webhook = uow.webhooks.get(found["webhook_id"])
         if webhook is None or not webhook.active:

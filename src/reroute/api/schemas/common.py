@@ -10,6 +10,9 @@ Identifier = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$"),
 ]
+#: The largest row id (delivery, token, cursor) a path or query takes: within 64 bits on every
+#: database, with room to spare.
+MAX_ROW_ID = 2**62
 #: For query parameters, which no model checks: free text may hold anything but NUL.
 NO_NUL = r"^[^\x00]*$"
 NUL_MESSAGE = "Text must not contain the NUL character (\\u0000)."

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from reroute.api.schemas.common import Strict
-from reroute.domain.notifications import EventType
+from reroute.domain.notifications import DeliveryStatus, EventType
 from reroute.storage.repositories.webhooks import Webhook
 
 Url = Annotated[str, StringConstraints(min_length=8, max_length=2000, strip_whitespace=True)]
@@ -62,7 +62,7 @@ class DeliveryOut(BaseModel):
     message_id: str = Field(description="The webhook-id header: the same on every try.")
     event_type: str
     order_id: str
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None

@@ -13,7 +13,6 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     tuple_,
     update,
@@ -24,6 +23,7 @@ from sqlalchemy.sql import ColumnElement
 from reroute.domain.clock import as_utc
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
 from reroute.storage.locks import waiting_briefly
+from reroute.storage.search import any_contains
 from reroute.storage.tables import inventory_ledger, inventory_levels, products
 
 Key = tuple[str, str]
@@ -217,23 +217,9 @@ class InventoryRepository:
         t = inventory_levels
         query = select(t).where(t.c.facility_id == facility_id)
         if text:
-            # What the admin typed is matched literally (as the store search does): % and _
-            # are not wildcards here.
-            typed = text.strip().lower()
-            literal = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{literal}%"
-            query = query.where(
-                t.c.product_id.in_(
-                    select(products.c.id).where(
-                        or_(
-                            func.lower(products.c.id).like(pattern, escape="\\"),
-                            func.lower(products.c.sku).like(pattern, escape="\\"),
-                            func.lower(products.c.upc).like(pattern, escape="\\"),
-                            func.lower(products.c.name).like(pattern, escape="\\"),
-                        )
-                    )
-                )
-            )
+            p = products
+            matching = any_contains(text, p.c.id, p.c.sku, p.c.upc, p.c.name)
+            query = query.where(t.c.product_id.in_(select(p.c.id).where(matching)))
         total = self.conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = self.conn.execute(query.order_by(t.c.product_id).limit(limit).offset(offset))
         found = [

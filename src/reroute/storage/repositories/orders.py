@@ -20,6 +20,7 @@ from reroute.domain.orders import (
     ShipmentState,
     ShippingMethod,
 )
+from reroute.storage.search import any_contains
 from reroute.storage.tables import (
     order_history,
     order_items,
@@ -285,26 +286,13 @@ class OrderRepository:
             condition.append(shipments.c.updated_at >= since)
         base = select(shipments.c.id).where(*condition)
         if text:
-            # What the person typed is matched literally: % and _ are not wildcards here.
-            typed = text.strip().lower()
-            literal = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{literal}%"
             matching_items = (
                 select(order_items.c.shipment_id)
                 .join(products, products.c.id == order_items.c.product_id)
-                .where(
-                    or_(
-                        func.lower(products.c.sku).like(pattern, escape="\\"),
-                        func.lower(products.c.upc).like(pattern, escape="\\"),
-                        func.lower(products.c.name).like(pattern, escape="\\"),
-                    )
-                )
+                .where(any_contains(text, products.c.sku, products.c.upc, products.c.name))
             )
             matching_orders = select(orders.c.id).where(
-                or_(
-                    func.lower(orders.c.id).like(pattern, escape="\\"),
-                    func.lower(orders.c.customer_name).like(pattern, escape="\\"),
-                )
+                any_contains(text, orders.c.id, orders.c.customer_name)
             )
             base = base.where(
                 or_(
@@ -342,7 +330,7 @@ class OrderRepository:
         rows = [
             {
                 "order_id": e.order_id,
-                "event": e.event,
+                "event": str(e.event),
                 "item_id": e.item_id,
                 "shipment_id": _int_or_none(e.shipment_id),
                 "from_state": e.from_state,

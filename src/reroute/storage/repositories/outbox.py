@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select
 
 from reroute.domain.clock import as_utc
-from reroute.domain.notifications import Event
+from reroute.domain.notifications import DeliveryStatus, Event
 from reroute.storage.tables import deliveries, outbox_events, webhooks
 
 
@@ -62,7 +62,7 @@ class OutboxRepository:
                 "event_id": event_id,
                 "webhook_id": webhook_id,
                 "order_id": event.order_id,
-                "status": "pending",
+                "status": str(DeliveryStatus.PENDING),
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,

@@ -1,44 +1,33 @@
-"""Rejection reasons, rejection records, and the open items a rejection may take along."""
+"""Rejection reasons, rejection records, the open items a rejection may take along, and what a
+rejection writes in bulk (exclusions, the shipments it left)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from reroute.domain.clock import as_utc
-from reroute.domain.orders import REJECTABLE, ItemState
-from reroute.domain.rejection import InventoryEffect, Reason
-from reroute.storage.tables import order_items, rejection_reasons, rejections
+from reroute.domain.orders import REJECTABLE, ItemState, Shipment
+from reroute.domain.rejection import (
+    Exclusion,
+    InventoryEffect,
+    Reason,
+    RejectionRecord,
+    Reservation,
+)
+from reroute.storage.tables import (
+    item_exclusions,
+    order_items,
+    rejection_reasons,
+    rejections,
+    shipments,
+)
 
-
-@dataclass(frozen=True)
-class OpenItem:
-    order_id: str
-    item_id: str
-    product_id: str
-    quantity: int
-    state: ItemState
-    shipment_id: str
-    reserved_at: datetime
-
-
-@dataclass(frozen=True)
-class RejectionRecord:
-    order_id: str
-    item_id: str
-    shipment_id: str
-    facility_id: str
-    product_id: str
-    quantity: int
-    reason_id: str | None
-    comment: str | None
-    cascaded: bool
-    actor: str
-    request_id: str | None
+__all__ = ["RejectionRecord", "RejectionRepository"]
 
 
 def _reason(row: Row[Any]) -> Reason:
@@ -91,33 +80,40 @@ class RejectionRepository:
 
     # Open items ---------------------------------------------------------------------------
 
-    def open_items(self, facility_id: str, product_id: str, *, lock: bool = True) -> list[OpenItem]:
-        """Items of the product holding stock at the facility that a store may still reject,
-        locked (PostgreSQL) in one fixed order unless only read (`lock=False`)."""
+    def reservations(
+        self, facility_id: str, product_ids: Iterable[str]
+    ) -> dict[str, list[Reservation]]:
+        """The items of each product holding stock at the facility that a store may still
+        reject, read without locks: a rejection locks their orders and decides on what those
+        show."""
+        wanted = sorted(set(product_ids))
+        found: dict[str, list[Reservation]] = {p: [] for p in wanted}
+        if not wanted:
+            return found
         t = order_items
         query = (
-            select(t)
+            select(
+                t.c.order_id,
+                t.c.item_id,
+                t.c.product_id,
+                t.c.quantity,
+                t.c.reserved_at,
+                t.c.updated_at,
+            )
             .where(
                 t.c.facility_id == facility_id,
-                t.c.product_id == product_id,
+                t.c.product_id.in_(wanted),
                 t.c.state.in_([str(s) for s in REJECTABLE]),
             )
             .order_by(t.c.order_id, t.c.item_id)
         )
-        if lock and self.postgres:
-            query = query.with_for_update(key_share=True)
-        return [
-            OpenItem(
-                r.order_id,
-                r.item_id,
-                r.product_id,
-                r.quantity,
-                ItemState(r.state),
-                str(r.shipment_id),
-                as_utc(r.reserved_at or r.updated_at),
+        for r in self.conn.execute(query):
+            found[r.product_id].append(
+                Reservation(
+                    r.order_id, r.item_id, r.quantity, as_utc(r.reserved_at or r.updated_at)
+                )
             )
-            for r in self.conn.execute(query)
-        ]
+        return found
 
     def packed_quantity(self, facility_id: str, product_id: str) -> int:
         t = order_items
@@ -154,6 +150,36 @@ class RejectionRepository:
                     for r in records
                 ],
             )
+
+    def exclude_many(self, exclusions: Sequence[Exclusion], now: datetime) -> None:
+        """Routing never sends these items back to these facilities (repeats are harmless)."""
+        if not exclusions:
+            return
+        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
+        self.conn.execute(
+            dialect_insert(item_exclusions).on_conflict_do_nothing(),
+            [
+                {
+                    "order_id": e.order_id,
+                    "item_id": e.item_id,
+                    "facility_id": e.facility_id,
+                    "created_at": now,
+                }
+                for e in exclusions
+            ],
+        )
+
+    def save_shipment_states(self, left: Sequence[Shipment], now: datetime) -> None:
+        """The shipments a rejection took items from, in the states it left them, at once."""
+        if not left:
+            return
+        t = shipments
+        self.conn.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(state=bindparam("state"), updated_at=bindparam("updated_at")),
+            [{"b_id": int(s.id), "state": str(s.state), "updated_at": now} for s in left],
+        )
 
     def search(
         self,

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from reroute.domain.clock import as_utc
+from reroute.domain.notifications import DeliveryStatus
 from reroute.storage.tables import deliveries, delivery_attempts, outbox_events, webhooks
 
 
@@ -40,7 +41,7 @@ class Attempt:
     """One try of a delivery and its verdict."""
 
     delivery_id: int
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
     status_code: int | None
@@ -122,8 +123,11 @@ class WebhookRepository:
         )
         self.conn.execute(
             update(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
-            .values(status="canceled", locked_until=None)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status == str(DeliveryStatus.PENDING),
+            )
+            .values(status=str(DeliveryStatus.CANCELED), locked_until=None)
         )
 
     # Deliveries ---------------------------------------------------------------------------
@@ -132,7 +136,9 @@ class WebhookRepository:
         """A cheap read before claiming: on SQLite a claim takes the one write lock."""
         d = deliveries
         row = self.conn.execute(
-            select(d.c.id).where(d.c.status == "pending", d.c.next_attempt_at <= now).limit(1)
+            select(d.c.id)
+            .where(d.c.status == str(DeliveryStatus.PENDING), d.c.next_attempt_at <= now)
+            .limit(1)
         ).first()
         return row is not None
 
@@ -161,13 +167,13 @@ class WebhookRepository:
         d = deliveries
         earlier = aliased(deliveries)
         due = and_(
-            d.c.status == "pending",
+            d.c.status == str(DeliveryStatus.PENDING),
             d.c.next_attempt_at <= now,
             or_(d.c.locked_until.is_(None), d.c.locked_until < now),
             ~exists().where(
                 earlier.c.webhook_id == d.c.webhook_id,
                 earlier.c.order_id == d.c.order_id,
-                earlier.c.status == "pending",
+                earlier.c.status == str(DeliveryStatus.PENDING),
                 earlier.c.id < d.c.id,
             ),
         )
@@ -289,12 +295,12 @@ class WebhookRepository:
             [
                 {
                     "b_id": a.delivery_id,
-                    "b_status": a.status,
+                    "b_status": str(a.status),
                     "b_attempts": a.attempts,
                     "b_next": a.next_attempt_at,
                     "b_code": a.status_code,
                     "b_error": a.error,
-                    "b_delivered": at if a.status == "delivered" else None,
+                    "b_delivered": at if a.status is DeliveryStatus.DELIVERED else None,
                 }
                 for a in attempts
             ],
@@ -303,8 +309,11 @@ class WebhookRepository:
     def fail_pending_of(self, webhook_id: str, reason: str) -> None:
         self.conn.execute(
             update(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
-            .values(status="failed", last_error=reason, locked_until=None)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status == str(DeliveryStatus.PENDING),
+            )
+            .values(status=str(DeliveryStatus.FAILED), last_error=reason, locked_until=None)
         )
 
     def deliveries_of(
@@ -344,6 +353,7 @@ class WebhookRepository:
                 entry["attempted_at"] = as_utc(entry["attempted_at"])
                 attempts[row.delivery_id].append(entry)
         for f in found:
+            f["status"] = DeliveryStatus(f["status"])
             for key in ("next_attempt_at", "created_at", "delivered_at", "locked_until"):
                 if f.get(key) is not None:
                     f[key] = as_utc(f[key])
@@ -355,12 +365,17 @@ class WebhookRepository:
         self.conn.execute(
             update(deliveries)
             .where(deliveries.c.id == delivery_id)
-            .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None)
+            .values(
+                status=str(DeliveryStatus.PENDING),
+                attempts=0,
+                next_attempt_at=now,
+                locked_until=None,
+            )
         )
 
     def pending_count(self) -> int:
         return int(
             self.conn.execute(
-                select(func.count()).where(deliveries.c.status == "pending")
+                select(func.count()).where(deliveries.c.status == str(DeliveryStatus.PENDING))
             ).scalar_one()
         )
