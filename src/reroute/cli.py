@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
@@ -151,6 +152,8 @@ def serve(
             port=port,
             workers=workers,
             log_level=config.log_level,
+            http=_installed("httptools"),
+            loop=_installed("uvloop"),
         )
         return
     uvicorn.run(
@@ -158,7 +161,15 @@ def serve(
         host=host,
         port=port,
         log_level=config.log_level,
+        http=_installed("httptools"),
+        loop=_installed("uvloop"),
     )
+
+
+def _installed(fast: str) -> str:
+    """httptools' C parser rather than h11's pure-Python one, uvloop rather than asyncio's
+    loop: both are dependencies, but where one is not installed uvicorn picks its own."""
+    return fast if importlib.util.find_spec(fast) is not None else "auto"
 
 
 def _worker(context: Context, config: Config) -> DeliveryWorker | None:
@@ -189,7 +200,7 @@ def route(
     """Route every queued and backordered item once (a batch run), with a progress bar."""
     from rich.progress import Progress
 
-    from reroute.services.routing import run_batch
+    from reroute.services.routing_batch import run_batch
 
     context = build_context(_config(database_url))
     upgrade(context.db)

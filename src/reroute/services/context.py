@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reroute.domain.settings import RuntimeSettings
+from reroute.services.reference import reference
 from reroute.storage.database import Database
 from reroute.storage.unit_of_work import UnitOfWork
 
@@ -43,4 +44,5 @@ class Context:
             listener()
 
     def settings(self, uow: UnitOfWork) -> RuntimeSettings:
-        return self.defaults.merged(uow.settings.all())
+        """The defaults with what an admin changed, from the checked copy (`services.reference`)."""
+        return reference(self, uow).settings

@@ -17,7 +17,7 @@ from reroute.domain.notifications import (
 )
 from reroute.domain.orders import Order, OrderItem
 from reroute.services.context import Context
-from reroute.services.facility_cache import facilities
+from reroute.services.reference import reference
 from reroute.storage.unit_of_work import UnitOfWork
 
 
@@ -42,14 +42,10 @@ class Notifier:
         self.uow = uow
         self.events: list[Event] = []
         self._products: dict[str, Product] = {}
-        self._mfg_id: str | None = None
-        self._facilities: dict[str, Facility] | None = None
 
     @property
     def mfg_id(self) -> str:
-        if self._mfg_id is None:
-            self._mfg_id = self.ctx.settings(self.uow).mfg_id
-        return self._mfg_id
+        return reference(self.ctx, self.uow).settings.mfg_id
 
     def products(self, ids: Iterable[str]) -> dict[str, Product]:
         missing = [i for i in set(ids) if i not in self._products]
@@ -74,9 +70,7 @@ class Notifier:
         """
         if event_type is EventType.STORE_DECLINE and not order.inventory_based:
             return
-        if self._facilities is None:
-            self._facilities = facilities(self.ctx, self.uow).by_id
-        facility = self._facilities.get(facility_id) if facility_id else None
+        facility = reference(self.ctx, self.uow).facilities.by_id.get(facility_id or "")
         products = self.products(line.item.product_id for line in lines)
         if availability is None:
             availability = self._availability(facility_id, [line.item.product_id for line in lines])
@@ -139,7 +133,8 @@ class Notifier:
     def flush(self) -> None:
         if not self.events:
             return
-        queued = self.uow.outbox.append(self.events, self.uow.outbox.subscribers(), self.uow.now)
+        subscribers = reference(self.ctx, self.uow).subscribers
+        queued = self.uow.outbox.append(self.events, subscribers, self.uow.now)
         self.events = []
         if queued:  # only a delivery to make is worth waking the worker for
             self.uow.after_commit.append(self.ctx.wake)

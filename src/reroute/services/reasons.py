@@ -8,12 +8,13 @@ from reroute.domain.access import Principal, Role
 from reroute.domain.errors import NotFound
 from reroute.domain.rejection import Reason
 from reroute.services.context import Context
+from reroute.services.reference import reference
 from reroute.storage.unit_of_work import unit_of_work
 
 
 def list_reasons(ctx: Context, actor: Principal, *, active_only: bool = False) -> list[Reason]:
     with unit_of_work(ctx.db, write=False) as uow:
-        reasons = uow.rejections.reasons()
+        reasons = list(reference(ctx, uow).reasons)
     return [r for r in reasons if r.active] if active_only else reasons
 
 

@@ -2,22 +2,32 @@
 
 SQLite allows one writer at a time. Rather than let threads race for the file lock (a storm of
 busy retries with a long tail), write transactions in this process queue on one lock and then
-`BEGIN IMMEDIATE`; other processes on the same file wait on SQLite's busy timeout. PostgreSQL
+`BEGIN IMMEDIATE`; other processes on the same file wait on SQLite's busy timeout. Use cases
+(`transact`) go further and share that writer's transactions (`group_commit`). PostgreSQL
 needs no such lock: services lock rows in a fixed order instead.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+from reroute.storage.group_commit import GroupCommit
 
 WRITE_OPTION = "reroute_write"
+#: A pooled PostgreSQL connection idle longer than this is checked before use (see
+#: `_postgres_engine`); one in steady use is not.
+IDLE_CHECK_SECONDS = 10.0
+_CHECKED_IN_AT = "reroute_checked_in_at"
+_AT_COMMIT = "reroute_at_commit"
 
 
 class Database:
@@ -29,14 +39,12 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, pool_size=pool_size, echo=echo)
         else:
-            self.engine = create_engine(
-                url,
-                pool_size=pool_size,
-                max_overflow=pool_size * 2,
-                pool_pre_ping=True,
-                echo=echo,
-            )
+            self.engine = _postgres_engine(url, pool_size=pool_size, echo=echo)
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        #: SQLite's shared write transactions; None on PostgreSQL, where each use case has its own.
+        self.group_commit = (
+            GroupCommit(lambda: self.transaction(write=True)) if self.is_sqlite else None
+        )
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
@@ -52,11 +60,51 @@ class Database:
     def _begin(self, write: bool) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: write})
-            with conn.begin():
-                yield conn
+            committing = False
+            try:
+                with conn.begin():
+                    yield conn
+                    committing = True
+            except DBAPIError as exc:
+                if committing:
+                    setattr(exc, _AT_COMMIT, True)  # a mark on this one error
+                raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lost_before_commit(exc: DBAPIError) -> bool:
+    """Whether the connection dropped before COMMIT was sent. The server then rolled the
+    transaction back, so it may be run again; a drop during COMMIT leaves the outcome unknown."""
+    return bool(exc.connection_invalidated) and not getattr(exc, _AT_COMMIT, False)
+
+
+def _postgres_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
+    """A pool that does not ping on every checkout (a round trip per request). What drops
+    connections in practice is time: a server or proxy closing idle sessions, a restart in a
+    quiet hour. So a connection idle longer than IDLE_CHECK_SECONDS is pinged when taken out,
+    and on failure the whole pool is refreshed; connections in steady use go straight to work.
+    A drop that surprises a transaction anyway (a restart under load) invalidates the pool
+    too, and `transact` runs that use case again once on a fresh connection."""
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, echo=echo)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_CHECK_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping opened a transaction; start clean
+        except Exception as exc:
+            raise InvalidatePoolError(f"an idle connection was closed: {exc}") from exc
+
+    return engine
 
 
 def _sqlite_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
@@ -72,7 +120,8 @@ def _sqlite_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below decide how each transaction starts.
+        # Let SQLAlchemy's "begin" event below decide how each transaction starts (this is
+        # also what makes SAVEPOINT part of the enclosing transaction with this driver).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -28,7 +28,8 @@ def patience(conn: Connection, patient: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.info.pop(_PATIENT, None)
+        if not conn.invalidated:  # a dropped connection is discarded, its mark with it
+            conn.info.pop(_PATIENT, None)
 
 
 @contextmanager

@@ -373,3 +373,13 @@ delivery_attempts = Table(
     Column("response_excerpt", Text),
     Index("ix_delivery_attempts_delivery", "delivery_id", "id"),
 )
+
+#: One row (id 1) whose `version` moves with every change to near-static data (settings, reasons,
+#: routing rules, webhooks, facilities), so each process may keep that data in memory and check
+#: it with one read. Database triggers (migration 0008) bump it: no write path can forget to.
+reference_version = Table(
+    "reference_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from reroute.domain.clock import utcnow
 from reroute.domain.errors import Busy
-from reroute.storage.database import Database
+from reroute.storage.database import Database, lost_before_commit
+from reroute.storage.group_commit import GroupCommit
 from reroute.storage.locks import patience
 from reroute.storage.repositories.access import IdempotencyRepository, TokenRepository
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
@@ -73,6 +74,10 @@ T = TypeVar("T")
 #: PostgreSQL's deadlock_detected, serialization_failure and lock_not_available (a row locked
 #: with NOWAIT was busy): the transaction may simply be re-run.
 RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+BUSY = (
+    "Other requests held the same stock or orders at every try; nothing was changed. "
+    "Send the request again in a moment."
+)
 
 
 def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8) -> T:
@@ -80,13 +85,23 @@ def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8
     victim of a deadlock (or found a row it would not wait for busy); `work` must therefore only
     touch the database through its argument. Each retry waits a random, growing while, so
     writers that collided do not collide again in step; when every attempt collided, the
-    caller is told the service is busy (nothing was written) rather than given an error."""
-    for attempt in range(1, attempts + 1):
+    caller is told the service is busy (nothing was written) rather than given an error.
+    A connection found dropped before COMMIT costs one more attempt, on a fresh connection.
+    On SQLite the work shares a transaction with other callers' (`group_commit`)."""
+    if db.group_commit is not None:
+        return _grouped(db.group_commit, work, attempts)
+    reconnected = False
+    attempt = 1
+    while True:
         try:
             # The last attempt waits its turn at every lock rather than give up early.
             with unit_of_work(db, patient=attempt == attempts) as uow:
                 return work(uow)
         except DBAPIError as exc:
+            if not reconnected and lost_before_commit(exc):
+                reconnected = True
+                log.warning("connection lost before commit, running again: %s", exc.orig)
+                continue
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate not in RETRYABLE_SQLSTATES:
                 raise
@@ -97,9 +112,33 @@ def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8
                     sqlstate,
                     " | ".join(str(exc.orig).splitlines())[:1000],
                 )
-                raise Busy(
-                    "Other requests held the same stock or orders at every try; nothing was "
-                    "changed. Send the request again in a moment."
-                ) from exc
+                raise Busy(BUSY) from exc
             time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))
+            attempt += 1
+
+
+def _grouped(group: GroupCommit, work: Callable[[UnitOfWork], T], attempts: int) -> T:
+    """`work` as one savepoint of a shared SQLite transaction: its own clock, its own counter
+    rows, and its callbacks run here once the COMMIT holding it is done. A work refused with a
+    retryable state (its savepoint rolled back) runs again in a later savepoint, as `transact`
+    would run it again."""
+
+    def in_savepoint(conn: Connection) -> tuple[T, list[Callable[[], None]]]:
+        uow = UnitOfWork(conn, postgres=False, now=utcnow())
+        result = work(uow)
+        uow.routing.write_counts()  # last, as in `unit_of_work`
+        return result, uow.after_commit
+
+    for attempt in range(1, attempts + 1):
+        try:
+            result, callbacks = group.run(in_savepoint)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            if attempt == attempts:
+                raise Busy(BUSY) from exc
+            continue
+        for callback in callbacks:
+            callback()
+        return result
     raise AssertionError("unreachable")

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from reroute.api.deps import ActorDep, ContextDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.api.schemas.admin import SettingsOut, SettingsPatch, TokenCreatedOut, TokenIn, TokenOut
 from reroute.domain.access import Role
 from reroute.services import settings, tokens
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=OneHopRoute)
 
 
 @router.get("/settings", response_model=SettingsOut)

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from reroute.api.deps import ActorDep, ContextDep, RequestIdDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
 from reroute.api.schemas.common import Identifier, Strict
 from reroute.api.schemas.orders import OrderOut
 from reroute.api.schemas.rejection import Comment
 from reroute.services import cancellation, orders
 
-router = APIRouter(tags=["cancellation"])
+router = APIRouter(tags=["cancellation"], route_class=OneHopRoute)
 REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {},
     409: {"description": "Fulfilled, already canceled, or nothing left to change"},

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from reroute.api.deps import ActorDep, ContextDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.api.schemas.catalog import FacilityIn, FacilityOut, ProductIn, ProductOut
 from reroute.api.schemas.common import Identifier
 from reroute.services import catalog
 
-router = APIRouter(tags=["facilities and products"])
+router = APIRouter(tags=["facilities and products"], route_class=OneHopRoute)
 FacilityId = Annotated[Identifier, Path(description="The facility's id")]
 ProductId = Annotated[Identifier, Path(description="The product's id")]
 

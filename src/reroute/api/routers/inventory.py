@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from reroute.api.deps import ActorDep, ContextDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.api.routers.catalog import FacilityId, ProductId
 from reroute.api.schemas.inventory import LedgerRowOut, LevelOut, StockCountIn
 from reroute.services import inventory
 
-router = APIRouter(tags=["inventory"])
+router = APIRouter(tags=["inventory"], route_class=OneHopRoute)
 PATH = "/facilities/{facility_id}/inventory/{product_id}"
 
 

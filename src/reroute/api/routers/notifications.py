@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from reroute.api.deps import ActorDep, ContextDep
-from reroute.api.schemas.common import Identifier
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
+from reroute.api.schemas.common import MAX_ROW_ID, Identifier
 from reroute.api.schemas.notifications import (
     DeliveryOut,
     EventOut,
@@ -19,8 +19,8 @@ from reroute.api.schemas.notifications import (
 )
 from reroute.services import webhooks
 
-router = APIRouter(tags=["notifications"])
-BigId = Annotated[int, Path(ge=1, le=2**62)]
+router = APIRouter(tags=["notifications"], route_class=OneHopRoute)
+BigId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.post("/webhooks", response_model=WebhookCreatedOut, status_code=201)
@@ -60,7 +60,7 @@ def list_deliveries(
     ctx: ContextDep,
     actor: ActorDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> list[DeliveryOut]:
     """Newest first, each with every attempt (status code, time, error)."""
     rows = webhooks.deliveries(ctx, webhook_id, actor, limit=limit, before_id=before_id)
@@ -78,7 +78,7 @@ def events(
     ctx: ContextDep,
     actor: ActorDep,
     after: Annotated[
-        int, Query(ge=0, le=2**62, description="The cursor of the last event read")
+        int, Query(ge=0, le=MAX_ROW_ID, description="The cursor of the last event read")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:

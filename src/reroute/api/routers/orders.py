@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from reroute.api.deps import ActorDep, ContextDep, RequestIdDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
 from reroute.api.schemas.common import Identifier
 from reroute.api.schemas.orders import OrderIn, OrderOut
 from reroute.services import orders
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], route_class=OneHopRoute)
 
 
 @router.post(

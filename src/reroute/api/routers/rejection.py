@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from reroute.api.deps import ActorDep, ContextDep, RequestIdDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
 from reroute.api.schemas.common import Identifier
 from reroute.api.schemas.rejection import (
     ReasonIn,
@@ -20,7 +20,7 @@ from reroute.api.schemas.rejection import (
 )
 from reroute.services import reasons, rejection, rejection_log
 
-router = APIRouter(tags=["rejection"])
+router = APIRouter(tags=["rejection"], route_class=OneHopRoute)
 ShipmentId = Annotated[Identifier, Path(description="The shipment's id")]
 CONFLICTS: dict[int | str, dict[str, Any]] = {
     404: {},

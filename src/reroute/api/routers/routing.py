@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
-from reroute.api.deps import ActorDep, ContextDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.domain.routing.rules import default_rules, rules_to_json
-from reroute.services import routing
+from reroute.services import routing_batch, routing_rules
 
-router = APIRouter(prefix="/routing", tags=["routing"])
+router = APIRouter(prefix="/routing", tags=["routing"], route_class=OneHopRoute)
 
 
 class RulesOut(BaseModel):
@@ -42,26 +42,26 @@ RulesBody = Annotated[
 @router.get("/rules", response_model=RulesOut)
 def get_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
     """The rules in force; `default` is true while none were saved."""
-    document, is_default = routing.get_rules(ctx, actor)
+    document, is_default = routing_rules.get_rules(ctx, actor)
     return RulesOut(default=is_default, document=document)
 
 
 @router.put("/rules", response_model=RulesOut)
 def put_rules(body: RulesBody, ctx: ContextDep, actor: ActorDep) -> RulesOut:
     """Replace the rules; refused with every bad path listed (422) unless all of it is valid."""
-    return RulesOut(default=False, document=routing.put_rules(ctx, body, actor))
+    return RulesOut(default=False, document=routing_rules.put_rules(ctx, body, actor))
 
 
 @router.delete("/rules", response_model=RulesOut)
 def reset_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
     """Forget the saved rules: the defaults apply again."""
-    return RulesOut(default=True, document=routing.reset_rules(ctx, actor))
+    return RulesOut(default=True, document=routing_rules.reset_rules(ctx, actor))
 
 
 @router.post("/runs", response_model=RunOut)
 def run_batch(ctx: ContextDep, actor: ActorDep) -> RunOut:
     """Route every queued and backordered item now; answers counts by outcome."""
-    result = routing.run_batch(ctx, actor)
+    result = routing_batch.run_batch(ctx, actor)
     return RunOut(
         orders=result.orders, items=dict(result.outcomes), seconds=round(result.seconds, 3)
     )

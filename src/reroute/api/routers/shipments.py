@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from reroute.api.deps import ActorDep, ContextDep, RequestIdDep
+from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
 from reroute.api.routers.catalog import FacilityId
 from reroute.api.schemas.common import NO_NUL, Identifier
 from reroute.api.schemas.shipments import ShipmentListOut, ShipmentOut
 from reroute.domain.orders import ShipmentState
 from reroute.services import fulfilment, shipments
 
-router = APIRouter(tags=["shipments"])
+router = APIRouter(tags=["shipments"], route_class=OneHopRoute)
 LISTED = [ShipmentState.READY, ShipmentState.IN_PROGRESS, ShipmentState.PACKED]
 
 

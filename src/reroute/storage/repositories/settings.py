@@ -1,4 +1,5 @@
-"""Settings an admin changed at run time, stored as key and JSON value."""
+"""Settings an admin changed at run time, stored as key and JSON value; and the version of
+all near-static data, which moves with every change to it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from reroute.storage.tables import settings
+from reroute.storage.tables import reference_version, settings
+
+#: Built once: nearly every transaction that reads near-static data runs it.
+_REFERENCE_VERSION = select(reference_version.c.version).where(reference_version.c.id == 1)
+_ALL = select(settings.c.key, settings.c.value)
 
 
 class SettingsRepository:
@@ -15,7 +20,7 @@ class SettingsRepository:
         self.conn = conn
 
     def all(self) -> dict[str, Any]:
-        return {r.key: r.value for r in self.conn.execute(select(settings))}
+        return {r.key: r.value for r in self.conn.execute(_ALL)}
 
     def put(self, values: dict[str, Any], now: datetime) -> None:
         if not values:
@@ -24,3 +29,8 @@ class SettingsRepository:
         self.conn.execute(
             insert(settings), [{"key": k, "value": v, "updated_at": now} for k, v in values.items()]
         )
+
+    def reference_version(self) -> int | None:
+        """The counter every change to near-static data moves (database triggers bump it)."""
+        version: int | None = self.conn.execute(_REFERENCE_VERSION).scalar()
+        return version
