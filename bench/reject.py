@@ -172,7 +172,7 @@ def seed_cascade(url: str, count: int, seconds: float) -> float:
     from reroute.services.context import Context
     from reroute.services.inventory import count_stock
     from reroute.services.orders import insert_order
-    from reroute.services.routing import run_batch
+    from reroute.services.routing_batch import run_batch
     from reroute.storage.database import Database
     from reroute.storage.unit_of_work import UnitOfWork, transact
 

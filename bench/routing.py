@@ -39,7 +39,7 @@ def _route(url: str, chunk: int, single: int) -> dict[str, object]:
     from reroute.domain.orders import Address, Order, OrderItem, ShippingMethod
     from reroute.services.context import Context
     from reroute.services.orders import create_order
-    from reroute.services.routing import run_batch
+    from reroute.services.routing_batch import run_batch
     from reroute.storage.database import Database
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

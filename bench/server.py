@@ -126,23 +126,46 @@ def prepare(url: str) -> str:
 def server(database_url: str, logs: Path) -> Iterator[str]:
     """A server process for `database_url`; answers its base URL and stops it on the way out."""
     port = free_port()
-    env = {**os.environ, "REROUTE_DATABASE_URL": database_url, "REROUTE_LOG_LEVEL": "warning"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "reroute.app:from_environment",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    with _running(command, dict(os.environ), database_url, port, logs) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve(
+    command: list[str], env: dict[str, str], database_url: str, logs: Path, workers: int = 1
+) -> Iterator[str]:
+    """`<command> serve` (the `reroute` command of some version, run with `env`) on 127.0.0.1
+    with `workers` API processes; answers its base URL and stops it on the way out."""
+    port = free_port()
+    arguments = [*command, "serve", "--host", HOST, "--port", str(port)]
+    if workers > 1:
+        arguments += ["--workers", str(workers)]
+    with _running(arguments, env, database_url, port, logs) as base_url:
+        yield base_url
+
+
+@contextmanager
+def _running(
+    command: list[str], env: dict[str, str], database_url: str, port: int, logs: Path
+) -> Iterator[str]:
+    env = {**env, "REROUTE_DATABASE_URL": database_url, "REROUTE_LOG_LEVEL": "warning"}
     with logs.open("wb") as log_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "reroute.app:from_environment",
-                "--factory",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            command,
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -177,7 +200,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        # The server's own session: its worker processes, if any, go with it.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 
