@@ -115,6 +115,26 @@ def user_create(
     err.print(f"Created {user.role} {escape(user.email)}{where}.", highlight=False)
 
 
+@user_app.command("deactivate")
+def user_deactivate(
+    email: Annotated[str, typer.Argument(help="Whom to lock out.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Lock a person out: they can no longer sign in, and their open sessions end now."""
+    from reroute.services import users
+
+    context = build_context(_config(database_url))
+    upgrade(context.db)
+    try:
+        users.deactivate_user(context, email, SYSTEM)
+    except DomainError as exc:
+        err.print(f"[red]{escape(exc.detail)}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        context.db.dispose()
+    err.print(f"Deactivated {escape(email)}; their sessions have ended.", highlight=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, delete, event, insert, select, update
 
+from reroute.domain.access import SYSTEM, Role
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
-from reroute.domain.rejection import InventoryEffect, Reason
+from reroute.domain.reasons import InventoryEffect, Reason
 from reroute.domain.routing.rules import default_rules, rules_to_json
+from reroute.services import tokens
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
 from reroute.services.reference import Reference, reference
@@ -351,7 +353,24 @@ def test_every_insert_update_and_delete_moves_the_version(context: Context, name
 
 
 def test_other_tables_leave_the_version_alone(context: Context) -> None:
-    before = version(context.db)
     with unit_of_work(context.db) as uow:
         uow.products.save(Product(new_id("P"), new_id("SKU"), "0001", "part", "Shirt"), uow.now)
+    before = version(context.db)
+    tokens.create_token(context, Role.ADMIN, [], "not reference data", SYSTEM)
     assert version(context.db) == before
+
+
+def test_a_product_change_moves_the_version_and_its_cached_copy_is_read_again(
+    context: Context,
+) -> None:
+    product_id = new_id("P")
+    with unit_of_work(context.db) as uow:
+        uow.products.save(Product(product_id, new_id("SKU"), "0001", "part", "Shirt"), uow.now)
+    with unit_of_work(context.db, write=False) as uow:
+        assert reference(context, uow).products_of(uow, [product_id])[product_id].name == "Shirt"
+    before = version(context.db)
+    with unit_of_work(context.db) as uow:
+        uow.products.save(Product(product_id, new_id("SKU"), "0001", "part", "Hat"), uow.now)
+    assert version(context.db) == (before or 0) + 1
+    with unit_of_work(context.db, write=False) as uow:
+        assert reference(context, uow).products_of(uow, [product_id])[product_id].name == "Hat"

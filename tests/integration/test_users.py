@@ -239,3 +239,25 @@ def test_reroute_user_create_makes_an_associate_that_can_sign_in(tmp_path: Path)
         assert users.find_user(context, "x@example.com") is None
     finally:
         context.db.dispose()
+
+
+def test_reroute_user_deactivate_locks_out_and_ends_the_sessions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    unknown = runner.invoke(
+        cli, ["user", "deactivate", "nobody@example.com", "--database-url", url]
+    )
+    assert unknown.exit_code == 2 and "No user nobody@example.com" in unknown.stderr
+    context = Context(db=Database(url))
+    try:
+        user = users.create_user(context, "lee@example.com", PASSWORD, Role.ADMIN, [], SYSTEM)
+        session = users.start_session(context, user)
+        assert users.session_user(context, session) is not None
+        done = runner.invoke(cli, ["user", "deactivate", "Lee@Example.com", "--database-url", url])
+        assert done.exit_code == 0, done.output
+        assert "Deactivated" in done.stderr
+        assert users.session_user(context, session) is None
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(context, "lee@example.com", PASSWORD)
+    finally:
+        context.db.dispose()

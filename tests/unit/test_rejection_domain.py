@@ -9,13 +9,8 @@ import pytest
 
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
 from reroute.domain.notifications import DEFAULT_DECLINE
-from reroute.domain.rejection import (
-    NO_REASON,
-    InventoryEffect,
-    Reservation,
-    apply_effect,
-    shortage_victims,
-)
+from reroute.domain.reasons import NO_REASON, InventoryEffect, apply_effect
+from reroute.domain.rejection import Reservation, shortage_victims
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 

@@ -26,17 +26,8 @@ from reroute.domain.orders import (
     ShipmentState,
     ShippingMethod,
 )
-from reroute.domain.rejection import (
-    AVOID_SPLIT,
-    CASCADE,
-    NO_REASON,
-    Cause,
-    InventoryEffect,
-    Reason,
-    RejectionPlan,
-    Reservation,
-    plan_rejection,
-)
+from reroute.domain.reasons import AVOID_SPLIT, CASCADE, NO_REASON, InventoryEffect, Reason
+from reroute.domain.rejection import Cause, RejectionPlan, Reservation, plan_rejection
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 STORE = "S"

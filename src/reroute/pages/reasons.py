@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from reroute.api.schemas.rejection import ReasonIn
 from reroute.domain.access import Principal
-from reroute.domain.rejection import InventoryEffect
+from reroute.domain.reasons import InventoryEffect
 from reroute.pages.web import AdminDep, ContextDep, PageRoute, check_csrf, notify, redirect, render
 from reroute.services import reasons
 from reroute.services.context import Context

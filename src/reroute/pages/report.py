@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, Invalid, NotFound
 from reroute.domain.orders import REJECTABLE
-from reroute.domain.rejection import InventoryEffect
+from reroute.domain.reasons import InventoryEffect
 from reroute.pages.store import safe_back
 from reroute.pages.web import (
     ContextDep,

@@ -26,6 +26,7 @@ from reroute.domain.orders import (
 )
 from reroute.services.context import Context
 from reroute.services.notify import Line, Notifier
+from reroute.services.reference import reference
 from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
@@ -33,10 +34,12 @@ from reroute.storage.unit_of_work import UnitOfWork, transact
 TO_CARE = AT_FACILITY
 
 
-def _reason(uow: UnitOfWork, reason_id: str | None) -> tuple[str | None, tuple[str, str]]:
+def _reason(
+    ctx: Context, uow: UnitOfWork, reason_id: str | None
+) -> tuple[str | None, tuple[str, str]]:
     if reason_id is None:
         return None, DEFAULT_DECLINE
-    reason = uow.rejections.reason(reason_id)
+    reason = reference(ctx, uow).reason(reason_id)
     if reason is None or not reason.active:
         raise Invalid(
             f"Reason {reason_id} is unknown or inactive.",
@@ -182,7 +185,7 @@ def _change(
         order = uow.orders.get(found_id, lock=True)
         if order is None:
             raise NotFound(absent("order", found_id))
-        reason, decline = _reason(uow, reason_id)
+        reason, decline = _reason(ctx, uow, reason_id)
         items = pick(order)
         if not items:
             raise Conflict(f"Nothing in {what} can change now: it is fulfilled, canceled or gone.")

@@ -50,7 +50,7 @@ class Notifier:
     def products(self, ids: Iterable[str]) -> dict[str, Product]:
         missing = [i for i in set(ids) if i not in self._products]
         if missing:
-            self._products.update(self.uow.products.get_many(missing))
+            self._products.update(reference(self.ctx, self.uow).products_of(self.uow, missing))
         return self._products
 
     def add(

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from reroute.domain.access import Principal, Role
 from reroute.domain.errors import NotFound
-from reroute.domain.rejection import Reason
+from reroute.domain.reasons import Reason
 from reroute.services.context import Context
 from reroute.services.reference import reference
 from reroute.storage.unit_of_work import unit_of_work

@@ -1,4 +1,5 @@
-"""Near-static data (settings, reasons, routing rules, webhook subscribers, facilities) kept in
+"""Near-static data (settings, reasons, routing rules, webhook subscribers, facilities, the
+products notifications name) kept in
 memory by each process and trusted only after one read of `reference_version`, which database
 triggers move on every change to that data, from any process.
 
@@ -11,13 +12,13 @@ is never taken for the committed state of its version.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from reroute.domain.facilities import Facility
-from reroute.domain.rejection import Reason
+from reroute.domain.facilities import Facility, Product
+from reroute.domain.reasons import Reason
 from reroute.domain.routing.rules import RulesDocument, default_rules, parse_rules
 from reroute.domain.routing.snapshot import Snapshot
 from reroute.domain.settings import RuntimeSettings
@@ -53,6 +54,8 @@ class Reference:
     #: Webhooks not deleted and the event types each wants, as `OutboxRepository.append` takes.
     subscribers: list[tuple[str, list[str]]]
     facilities: Facilities
+    #: Products as notifications name them, filled on first use (not the whole catalogue).
+    products: dict[str, Product] = field(default_factory=dict, repr=False)
     reasons_by_id: Mapping[str, Reason] = field(init=False)
     _subscribers_by_event: Mapping[str, tuple[str, ...]] = field(init=False, repr=False)
 
@@ -72,6 +75,16 @@ class Reference:
         if self.saved_rules is None:
             return default_rules()
         return parse_rules(dict(self.saved_rules))
+
+    def products_of(self, uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Product]:
+        """These products, read from the database only the first time this copy meets them.
+        Products are data of this version like the rest: a change to one moves the version."""
+        wanted = set(ids)
+        missing = [i for i in wanted if i not in self.products]
+        if missing:
+            # Assignments of whole entries: threads sharing this copy see one or the other.
+            self.products.update(uow.products.get_many(missing))
+        return {i: self.products[i] for i in wanted if i in self.products}
 
     def reason(self, reason_id: str) -> Reason | None:
         return self.reasons_by_id.get(reason_id)

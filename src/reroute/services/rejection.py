@@ -9,25 +9,19 @@ shows (`plan_loaded`): an item packed or canceled meanwhile stays where it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reroute.domain.access import STORE_ROLES, Principal
 from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import InventoryLevel
 from reroute.domain.orders import By, ItemState, Order, Shipment
-from reroute.domain.rejection import (
-    AVOID_SPLIT,
-    CASCADE,
-    NO_REASON,
-    Reason,
-    RejectionPlan,
-    Reservation,
-    plan_rejection,
-    system_reason,
-)
+from reroute.domain.reasons import AVOID_SPLIT, CASCADE, NO_REASON, Reason, system_reason
+from reroute.domain.rejection import RejectionPlan, Reservation, plan_rejection
 from reroute.services.context import Context
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
+from reroute.services.reference import reference
 from reroute.services.routing import Routed, route_orders
 from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
@@ -89,11 +83,11 @@ def _reject(
     by = By(actor.id, request_id)
 
     def work(uow: UnitOfWork) -> RejectionResult:
-        levels = _lock_levels_first(uow, shipment_id, actor, action)
+        levels = _lock_levels_first(uow, shipment_id, actor)
         shipment = find_shipment(uow, shipment_id, actor, action, lock=True)
         order = uow.orders.get(shipment.order_id, lock=True)
         assert order is not None
-        reasons = {r.id: r for r in uow.rejections.reasons()}
+        reasons = reference(ctx, uow).reasons_by_id
         reason = _reason(reasons, reason_id)
         plan = plan_loaded(
             ctx, uow, shipment, order, item_id, reason, reasons, levels, by, comment, lock=True
@@ -104,7 +98,7 @@ def _reject(
 
 
 def _lock_levels_first(
-    uow: UnitOfWork, shipment_id: str, actor: Principal, action: str
+    uow: UnitOfWork, shipment_id: str, actor: Principal
 ) -> dict[str, InventoryLevel]:
     """Lock the rejecting facility's levels of the shipment's products before the shipment and
     order rows. A rejection holding a level cascades into other shipments there; were their
@@ -112,15 +106,12 @@ def _lock_levels_first(
     the other (a PostgreSQL deadlock, again on every retry under load). So every rejection at
     a facility queues on the level first, holding nothing else. (SQLite has one writer: the
     plan asks for the levels it needs.) Answers the levels by product."""
-    if not uow.postgres:
-        return {}
-    shipment = find_shipment(uow, shipment_id, actor, action)
-    items = uow.orders.items_of_shipments([shipment.id])[shipment.id]
-    keys = {(shipment.facility_id, item.product_id) for _, item in items}
-    return {p: level for (_, p), level in uow.inventory.get_many(keys, lock=True).items()}
+    scope = actor.facilities if actor.is_associate else None
+    locked = uow.inventory.lock_for_shipment(shipment_id, scope)
+    return {p: level for (_, p), level in locked.items()}
 
 
-def _reason(reasons: dict[str, Reason], reason_id: str | None) -> Reason:
+def _reason(reasons: Mapping[str, Reason], reason_id: str | None) -> Reason:
     if reason_id is None:
         return NO_REASON
     reason = reasons.get(reason_id)
@@ -140,7 +131,7 @@ def plan_loaded(
     order: Order,
     item_id: str | None,
     reason: Reason,
-    reasons: dict[str, Reason],
+    reasons: Mapping[str, Reason],
     levels: dict[str, InventoryLevel],
     by: By,
     comment: str | None,

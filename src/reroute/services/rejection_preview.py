@@ -6,14 +6,17 @@ without locks or writes, so the confirmation counts exactly what the rejection t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reroute.domain.access import Principal
 from reroute.domain.errors import Conflict, FieldError, Invalid, NotFound
 from reroute.domain.facilities import Facility, Product
 from reroute.domain.orders import REJECTABLE, By, OrderItem, ShippingMethod
-from reroute.domain.rejection import SYSTEM_REASONS, Cause, Reason
+from reroute.domain.reasons import SYSTEM_REASONS, Reason
+from reroute.domain.rejection import Cause
 from reroute.services.context import Context
+from reroute.services.reference import reference
 from reroute.services.rejection import plan_loaded
 from reroute.storage.unit_of_work import unit_of_work
 
@@ -51,7 +54,7 @@ def preview_rejection(
             raise NotFound(f"Shipment {shipment_id} has no item {item_id}.")
         if item.shipment_id != shipment.id or item.state not in REJECTABLE:
             raise Conflict(f"Item {item_id} of order {order.id} is no longer open at this store.")
-        reasons = {r.id: r for r in uow.rejections.reasons()}
+        reasons = reference(ctx, uow).reasons_by_id
         reason = person_reason(reasons, reason_id)
         product = uow.products.get(item.product_id)
         facility = uow.facilities.get(shipment.facility_id)
@@ -80,7 +83,7 @@ def preview_rejection(
         )
 
 
-def person_reason(reasons: dict[str, Reason], reason_id: str) -> Reason:
+def person_reason(reasons: Mapping[str, Reason], reason_id: str) -> Reason:
     reason = reasons.get(reason_id)
     if reason is None or not reason.active or reason.id in SYSTEM_REASONS:
         raise Invalid(

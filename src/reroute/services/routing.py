@@ -21,7 +21,7 @@ from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
-from reroute.services.routing_rules import current_rules
+from reroute.services.reference import reference
 from reroute.services.stock_view import Levels, StockView, acceptance, plan_and_lock
 from reroute.storage.unit_of_work import UnitOfWork
 
@@ -59,7 +59,7 @@ def route_orders(
     wanted = [r for r in (_to_route(o) for o in pending.values()) if r.lines]
     if not wanted:
         return []
-    rules = rules or current_rules(uow)
+    rules = rules or reference(ctx, uow).rules
     stock = stock or StockView(facilities(ctx, uow).sites)
     snapshot = stock.refresh(uow, wanted, acceptance(ctx, uow, rules))
     plans, levels = plan_and_lock(uow, wanted, rules, snapshot)

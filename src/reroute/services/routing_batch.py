@@ -13,8 +13,8 @@ from reroute.domain.routing.rules import RulesDocument
 from reroute.domain.routing.snapshot import Snapshot
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
+from reroute.services.reference import reference
 from reroute.services.routing import Routed, claim_orders, route_orders
-from reroute.services.routing_rules import current_rules
 from reroute.services.stock_view import StockView
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
 
@@ -43,7 +43,7 @@ def run_batch(
     result = BatchResult()
     with unit_of_work(ctx.db, write=False) as uow:
         total = uow.routing.count_queued()
-        rules = current_rules(uow)
+        rules = reference(ctx, uow).rules
         sites = facilities(ctx, uow).sites
     queue = _Queue(ctx, actor, rules, sites, chunk)
     done = 0

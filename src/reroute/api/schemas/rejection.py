@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from reroute.api.schemas.common import Identifier, Name, Strict
 from reroute.domain.orders import ItemState
-from reroute.domain.rejection import InventoryEffect, Reason
+from reroute.domain.reasons import InventoryEffect, Reason
 from reroute.services.rejection import RejectionResult
 
 Comment = Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True)]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
 from reroute.storage.locks import waiting_briefly
@@ -26,6 +26,23 @@ _FACILITY_FIELDS = (
     "active",
 )
 _PRODUCT_FIELDS = ("sku", "upc", "part_number", "name", "image_url")
+
+# Statements of the hot paths, built once: a statement object used again keeps its cache key,
+# so each call only binds its values.
+
+_FACILITY = select(facilities).where(facilities.c.id == bindparam("id"))
+_ALL_FACILITIES = select(facilities).order_by(facilities.c.id)
+_FACILITIES = _ALL_FACILITIES.where(facilities.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK_FACILITIES = (
+    select(facilities.c.id)
+    .where(facilities.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(facilities.c.id)
+    .with_for_update(key_share=True)
+)
+_FINGERPRINT = select(func.count(), func.max(facilities.c.updated_at))
+_PRODUCT = select(products).where(products.c.id == bindparam("id"))
+_PRODUCTS = select(products).where(products.c.id.in_(bindparam("ids", expanding=True)))
+_PRODUCT_IDS = select(products.c.id).where(products.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _facility(row: Row[Any]) -> Facility:
@@ -54,14 +71,15 @@ class FacilityRepository:
         self.conn = conn
 
     def get(self, facility_id: str) -> Facility | None:
-        row = self.conn.execute(select(facilities).where(facilities.c.id == facility_id)).first()
+        row = self.conn.execute(_FACILITY, {"id": facility_id}).first()
         return _facility(row) if row else None
 
     def list(self, ids: Iterable[str] | None = None) -> list[Facility]:
-        query = select(facilities).order_by(facilities.c.id)
-        if ids is not None:
-            query = query.where(facilities.c.id.in_(list(ids)))
-        return [_facility(r) for r in self.conn.execute(query)]
+        if ids is None:
+            rows = self.conn.execute(_ALL_FACILITIES)
+        else:
+            rows = self.conn.execute(_FACILITIES, {"ids": list(ids)})
+        return [_facility(r) for r in rows]
 
     def lock(self, facility_ids: Iterable[str], *, nowait: bool = False) -> None:
         """Hold these facilities' rows (PostgreSQL), in id order: routing takes a facility's
@@ -71,18 +89,11 @@ class FacilityRepository:
         if not ids or self.conn.dialect.name != "postgresql":
             return
         with waiting_briefly(self.conn, enabled=nowait):
-            self.conn.execute(
-                select(facilities.c.id)
-                .where(facilities.c.id.in_(ids))
-                .order_by(facilities.c.id)
-                .with_for_update(key_share=True)
-            ).all()
+            self.conn.execute(_LOCK_FACILITIES, {"ids": ids}).all()
 
     def fingerprint(self) -> tuple[int, str]:
         """Changes whenever a facility is added or changed: lets callers cache the list."""
-        count, latest = self.conn.execute(
-            select(func.count(), func.max(facilities.c.updated_at))
-        ).one()
+        count, latest = self.conn.execute(_FINGERPRINT).one()
         return int(count), str(latest)
 
     def save(self, facility: Facility, now: datetime) -> bool:
@@ -111,19 +122,19 @@ class ProductRepository:
         self.conn = conn
 
     def get(self, product_id: str) -> Product | None:
-        row = self.conn.execute(select(products).where(products.c.id == product_id)).first()
+        row = self.conn.execute(_PRODUCT, {"id": product_id}).first()
         return _product(row) if row else None
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Product]:
         if not ids:
             return {}
-        rows = self.conn.execute(select(products).where(products.c.id.in_(list(set(ids)))))
+        rows = self.conn.execute(_PRODUCTS, {"ids": list(set(ids))})
         return {r.id: _product(r) for r in rows}
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
-        rows = self.conn.execute(select(products.c.id).where(products.c.id.in_(list(set(ids)))))
+        rows = self.conn.execute(_PRODUCT_IDS, {"ids": list(set(ids))})
         return {r.id for r in rows}
 
     def save(self, product: Product, now: datetime) -> bool:

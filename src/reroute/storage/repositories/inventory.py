@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
+    String,
     bindparam,
     func,
     insert,
@@ -18,16 +20,95 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import ColumnElement
 
 from reroute.domain.clock import as_utc
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
+from reroute.storage.bulk import Bulk, values_of
 from reroute.storage.locks import waiting_briefly
 from reroute.storage.search import any_contains
-from reroute.storage.tables import inventory_ledger, inventory_levels, products
+from reroute.storage.tables import (
+    inventory_ledger,
+    inventory_levels,
+    order_items,
+    products,
+    shipments,
+)
 
 Key = tuple[str, str]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Keys per statement on PostgreSQL, well below its limit of bound parameters.
+_CHUNK = 1000
+
+# Statements built once: SQLAlchemy then keeps each one's cache key instead of building the
+# statement, coercing its clauses and keying it again on every call.
+_t = inventory_levels
+_KEY = tuple_(_t.c.facility_id, _t.c.product_id)
+_IN_ORDER = (_t.c.facility_id, _t.c.product_id)
+_LEVELS_PG = select(_t).where(_KEY.in_(bindparam("keys", expanding=True))).order_by(*_IN_ORDER)
+_LEVELS_PG_LOCKED = _LEVELS_PG.with_for_update(key_share=True)
+# SQLite searches its index for row values only out of a subquery, not a list: the keys go
+# in as one JSON array.
+_LEVELS_SQLITE = (
+    select(_t)
+    .where(
+        _KEY.in_(
+            select(
+                func.json_extract(literal_column("value"), "$[0]"),
+                func.json_extract(literal_column("value"), "$[1]"),
+            ).select_from(func.json_each(bindparam("keys", type_=String)))
+        )
+    )
+    .order_by(*_IN_ORDER)
+)
+
+
+def _locked_for_shipment(*, scoped: bool) -> Select[Any]:
+    """The levels of a shipment's products at its facility, locked; `scoped` to some facilities."""
+    s, i = shipments, order_items
+    held = (
+        select(s.c.facility_id, i.c.product_id)
+        .join(i, i.c.shipment_id == s.c.id)
+        .where(s.c.id == bindparam("shipment"))
+    )
+    if scoped:
+        held = held.where(s.c.facility_id.in_(bindparam("facilities", expanding=True)))
+    return select(_t).where(_KEY.in_(held)).order_by(*_IN_ORDER).with_for_update(key_share=True)
+
+
+_LOCKED_FOR_SHIPMENT = _locked_for_shipment(scoped=False)
+_LOCKED_FOR_SHIPMENT_AT = _locked_for_shipment(scoped=True)
+_ENSURE_PG = postgresql.insert(_t).on_conflict_do_nothing()
+_ENSURE_SQLITE = sqlite.insert(_t).on_conflict_do_nothing()
+_INSERT_LEVEL = insert(_t)
+# Bound names apart from the column names: those of the SET clause are SQLAlchemy's own.
+_UPDATE_LEVEL = (
+    update(_t)
+    .where(
+        _t.c.facility_id == bindparam("b_facility_id"),
+        _t.c.product_id == bindparam("b_product_id"),
+    )
+    .values(
+        quantity_on_hand=bindparam("quantity_on_hand"),
+        available_to_promise=bindparam("available_to_promise"),
+        reserved=bindparam("reserved"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_APPEND_ENTRIES = Bulk(
+    insert(inventory_ledger).values(
+        values_of(
+            "facility_id",
+            "product_id",
+            "qoh_diff",
+            "atp_diff",
+            "reserved_diff",
+            "cause",
+            "reference",
+            "created_at",
+        )
+    )
+)
+_SAVE_LEVELS = Bulk(_UPDATE_LEVEL)
 
 
 class InventoryRepository:
@@ -70,28 +151,45 @@ class InventoryRepository:
             found.setdefault(key, InventoryLevel(*key))
         return found
 
+    def lock_for_shipment(
+        self, shipment_id: str, facilities: Iterable[str] | None
+    ) -> dict[Key, InventoryLevel]:
+        """Lock, in one statement and in the fixed order, the levels of the products of a
+        shipment at its facility (PostgreSQL), before anything else of a store action. Only at
+        `facilities` when given (a store associate's): nothing is locked for a caller who may
+        not act on the shipment. Answers what it locked (nothing for an unknown shipment)."""
+        number = _shipment_number(shipment_id)
+        if number is None or not self.postgres:
+            return {}
+        if facilities is None:
+            rows = self.conn.execute(_LOCKED_FOR_SHIPMENT, {"shipment": number})
+        else:
+            rows = self.conn.execute(
+                _LOCKED_FOR_SHIPMENT_AT, {"shipment": number, "facilities": sorted(facilities)}
+            )
+        found: dict[Key, InventoryLevel] = {}
+        for row in rows:
+            key = (row.facility_id, row.product_id)
+            found[key] = InventoryLevel(
+                *key, row.quantity_on_hand, row.available_to_promise, row.reserved
+            )
+            self._known.add(key)
+        self._held.update(found)
+        return found
+
     def _select(self, wanted: list[Key], lock: bool, nowait: bool) -> dict[Key, InventoryLevel]:
-        t = inventory_levels
-        conditions: list[ColumnElement[bool]]
+        chunks: list[dict[str, Any]]
         if self.postgres:
-            conditions = [
-                tuple_(t.c.facility_id, t.c.product_id).in_(wanted[start : start + 1000])
-                for start in range(0, len(wanted), 1000)
+            query = _LEVELS_PG_LOCKED if lock else _LEVELS_PG
+            chunks = [
+                {"keys": wanted[start : start + _CHUNK]} for start in range(0, len(wanted), _CHUNK)
             ]
         else:
-            # SQLite searches its index for row values only out of a subquery, not a list.
-            pairs = select(
-                func.json_extract(literal_column("value"), "$[0]"),
-                func.json_extract(literal_column("value"), "$[1]"),
-            ).select_from(func.json_each(json.dumps(wanted)))
-            conditions = [tuple_(t.c.facility_id, t.c.product_id).in_(pairs)]
+            query, chunks = _LEVELS_SQLITE, [{"keys": json.dumps(wanted)}]
         found: dict[Key, InventoryLevel] = {}
-        for condition in conditions:
-            query = select(t).where(condition).order_by(t.c.facility_id, t.c.product_id)
-            if lock and self.postgres:
-                query = query.with_for_update(key_share=True)
+        for chunk in chunks:
             with waiting_briefly(self.conn, enabled=lock and nowait):
-                rows = self.conn.execute(query).all()
+                rows = self.conn.execute(query, chunk).all()
             for row in rows:
                 key = (row.facility_id, row.product_id)
                 found[key] = InventoryLevel(
@@ -105,10 +203,8 @@ class InventoryRepository:
         missing = [k for k in keys if k not in self._known]
         if not missing:
             return
-        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
-        statement = dialect_insert(inventory_levels).on_conflict_do_nothing()
         self.conn.execute(
-            statement,
+            _ENSURE_PG if self.postgres else _ENSURE_SQLITE,
             [
                 {
                     "facility_id": f,
@@ -125,60 +221,29 @@ class InventoryRepository:
     def save(self, level: InventoryLevel, entries: Iterable[LedgerEntry], now: datetime) -> None:
         """Write the counters and append the entries that moved them."""
         key = (level.facility_id, level.product_id)
-        values = {
-            "quantity_on_hand": level.quantity_on_hand,
-            "available_to_promise": level.available_to_promise,
-            "reserved": level.reserved,
-            "updated_at": now,
-        }
-        t = inventory_levels
         if key in self._known:
-            self.conn.execute(
-                update(t)
-                .where(t.c.facility_id == key[0], t.c.product_id == key[1])
-                .values(**values)
-            )
+            self.conn.execute(_UPDATE_LEVEL, _level_row(level, now))
         else:
-            self.conn.execute(insert(t).values(facility_id=key[0], product_id=key[1], **values))
+            self.conn.execute(
+                _INSERT_LEVEL,
+                {
+                    "facility_id": level.facility_id,
+                    "product_id": level.product_id,
+                    "quantity_on_hand": level.quantity_on_hand,
+                    "available_to_promise": level.available_to_promise,
+                    "reserved": level.reserved,
+                    "updated_at": now,
+                },
+            )
             self._known.add(key)
-        rows = [_entry_row(e, now) for e in entries]
-        if rows:
-            self.conn.execute(insert(inventory_ledger), rows)
+        _APPEND_ENTRIES.run(self.conn, [_entry_row(e, now) for e in entries])
 
     def save_many(
         self, levels: Iterable[InventoryLevel], entries: Iterable[LedgerEntry], now: datetime
     ) -> None:
         """Write many locked levels (see `get_many(lock=True)`) and their entries at once."""
-        rows = [
-            {
-                "b_facility_id": level.facility_id,
-                "b_product_id": level.product_id,
-                "quantity_on_hand": level.quantity_on_hand,
-                "available_to_promise": level.available_to_promise,
-                "reserved": level.reserved,
-                "updated_at": now,
-            }
-            for level in levels
-        ]
-        if rows:
-            t = inventory_levels
-            self.conn.execute(
-                update(t)
-                .where(
-                    t.c.facility_id == bindparam("b_facility_id"),
-                    t.c.product_id == bindparam("b_product_id"),
-                )
-                .values(
-                    quantity_on_hand=bindparam("quantity_on_hand"),
-                    available_to_promise=bindparam("available_to_promise"),
-                    reserved=bindparam("reserved"),
-                    updated_at=bindparam("updated_at"),
-                ),
-                rows,
-            )
-        ledger_rows = [_entry_row(e, now) for e in entries]
-        if ledger_rows:
-            self.conn.execute(insert(inventory_ledger), ledger_rows)
+        _SAVE_LEVELS.run(self.conn, [_level_row(level, now) for level in levels])
+        _APPEND_ENTRIES.run(self.conn, [_entry_row(e, now) for e in entries])
 
     def ledger(
         self, facility_id: str, product_id: str, *, limit: int = 100, before_id: int | None = None
@@ -247,6 +312,18 @@ class InventoryRepository:
         }
 
 
+def _level_row(level: InventoryLevel, now: datetime) -> dict[str, Any]:
+    """Parameters of `_UPDATE_LEVEL`."""
+    return {
+        "b_facility_id": level.facility_id,
+        "b_product_id": level.product_id,
+        "quantity_on_hand": level.quantity_on_hand,
+        "available_to_promise": level.available_to_promise,
+        "reserved": level.reserved,
+        "updated_at": now,
+    }
+
+
 def _entry_row(entry: LedgerEntry, now: datetime) -> dict[str, Any]:
     return {
         "facility_id": entry.facility_id,
@@ -258,3 +335,11 @@ def _entry_row(entry: LedgerEntry, now: datetime) -> dict[str, Any]:
         "reference": entry.reference,
         "created_at": now,
     }
+
+
+def _shipment_number(shipment_id: str) -> int | None:
+    """Shipment ids are numbers; anything else names no shipment."""
+    if not (shipment_id.isascii() and shipment_id.isdigit()) or len(shipment_id) > 19:
+        return None
+    number = int(shipment_id)
+    return number if 0 < number < 2**63 else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert
 
 from reroute.domain.clock import as_utc
 from reroute.domain.orders import (
@@ -20,6 +21,7 @@ from reroute.domain.orders import (
     ShipmentState,
     ShippingMethod,
 )
+from reroute.storage.bulk import Bulk, values_of
 from reroute.storage.search import any_contains
 from reroute.storage.tables import (
     order_history,
@@ -27,6 +29,90 @@ from reroute.storage.tables import (
     orders,
     products,
     shipments,
+)
+
+# Statements of the hot paths, built once: a statement object used again keeps its cache key,
+# so each call only binds its values. Locking variants are PostgreSQL's only.
+
+_BODY_HASH = select(orders.c.body_hash).where(orders.c.id == bindparam("id"))
+_ORDER = select(orders).where(orders.c.id == bindparam("id"))
+_ORDER_LOCKED = _ORDER.with_for_update(key_share=True)
+_ITEMS = (
+    select(order_items)
+    .where(order_items.c.order_id == bindparam("id"))
+    .order_by(order_items.c.line)
+)
+_ORDERS = select(orders).where(orders.c.id.in_(bindparam("ids", expanding=True)))
+_ORDERS_LOCKED = _ORDERS.order_by(orders.c.id).with_for_update(key_share=True)
+_ORDERS_LOCKED_SKIPPING = _ORDERS.order_by(orders.c.id).with_for_update(
+    skip_locked=True, key_share=True
+)
+_ITEMS_OF_ORDERS = (
+    select(order_items)
+    .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_items.c.order_id, order_items.c.line)
+)
+
+
+# psycopg reports no row count for this insert; the returned row says it happened.
+_NEW_ORDER: dict[bool, Insert] = {
+    True: postgresql.insert(orders).on_conflict_do_nothing().returning(orders.c.id),
+    False: sqlite.insert(orders).on_conflict_do_nothing().returning(orders.c.id),
+}
+_NEW_ITEMS = insert(order_items)
+_SAVE_ITEMS = Bulk(
+    update(order_items)
+    .where(
+        order_items.c.order_id == bindparam("b_order_id"),
+        order_items.c.item_id == bindparam("b_item_id"),
+    )
+    .values(
+        state=bindparam("state"),
+        facility_id=bindparam("facility_id"),
+        shipment_id=bindparam("shipment_id"),
+        reserved_at=bindparam("reserved_at"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_NEW_SHIPMENT = insert(shipments).returning(shipments.c.id)
+_NEW_SHIPMENTS = insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True)
+_SHIPMENT = select(shipments).where(shipments.c.id == bindparam("id"))
+_SHIPMENT_LOCKED = _SHIPMENT.with_for_update(key_share=True)
+_SHIPMENTS_OF = (
+    select(shipments).where(shipments.c.order_id == bindparam("id")).order_by(shipments.c.id)
+)
+_SHIPMENT_STATE = (
+    update(shipments)
+    .where(shipments.c.id == bindparam("b_id"))
+    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+)
+_ITEMS_OF_SHIPMENTS = (
+    select(order_items)
+    .where(order_items.c.shipment_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_items.c.order_id, order_items.c.line)
+)
+_NEW_HISTORY = Bulk(
+    insert(order_history).values(
+        values_of(
+            "order_id",
+            "event",
+            "item_id",
+            "shipment_id",
+            "from_state",
+            "to_state",
+            "facility_id",
+            "reason_id",
+            "actor",
+            "request_id",
+            "note",
+            "created_at",
+        )
+    )
+)
+_HISTORY = (
+    select(order_history)
+    .where(order_history.c.order_id == bindparam("id"))
+    .order_by(order_history.c.id)
 )
 
 
@@ -77,21 +163,15 @@ class OrderRepository:
     # Orders -------------------------------------------------------------------------------
 
     def body_hash(self, order_id: str) -> str | None:
-        row = self.conn.execute(select(orders.c.body_hash).where(orders.c.id == order_id)).first()
+        row = self.conn.execute(_BODY_HASH, {"id": order_id}).first()
         return row.body_hash if row else None
 
     def get(self, order_id: str, *, lock: bool = False) -> Order | None:
-        query = select(orders).where(orders.c.id == order_id)
-        if lock and self.postgres:
-            query = query.with_for_update(key_share=True)
-        row = self.conn.execute(query).first()
+        query = _ORDER_LOCKED if lock and self.postgres else _ORDER
+        row = self.conn.execute(query, {"id": order_id}).first()
         if row is None:
             return None
-        items = self.conn.execute(
-            select(order_items)
-            .where(order_items.c.order_id == order_id)
-            .order_by(order_items.c.line)
-        )
+        items = self.conn.execute(_ITEMS, {"id": order_id})
         return _order(row, [_item(i) for i in items])
 
     def get_many(
@@ -104,21 +184,15 @@ class OrderRepository:
         ids = sorted(set(order_ids))
         if not ids:
             return {}
-        query = select(orders).where(orders.c.id.in_(ids))
+        query = _ORDERS
         if lock and self.postgres:
-            query = query.order_by(orders.c.id).with_for_update(
-                skip_locked=skip_locked, key_share=True
-            )
-        rows = {r.id: r for r in self.conn.execute(query)}
+            query = _ORDERS_LOCKED_SKIPPING if skip_locked else _ORDERS_LOCKED
+        rows = {r.id: r for r in self.conn.execute(query, {"ids": ids})}
         ids = list(rows)
         if not ids:
             return {}
         by_order: dict[str, list[OrderItem]] = {i: [] for i in rows}
-        item_rows = self.conn.execute(
-            select(order_items)
-            .where(order_items.c.order_id.in_(ids))
-            .order_by(order_items.c.order_id, order_items.c.line)
-        )
+        item_rows = self.conn.execute(_ITEMS_OF_ORDERS, {"ids": ids})
         for item in item_rows:
             by_order[item.order_id].append(_item(item))
         return {i: _order(r, by_order[i]) for i, r in rows.items()}
@@ -126,33 +200,29 @@ class OrderRepository:
     def insert(self, order: Order, body_hash: str, now: datetime) -> bool:
         """Write a new order; answers False (and writes nothing) when its id is taken."""
         address = order.ship_to
-        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
         result = self.conn.execute(
-            dialect_insert(orders)
-            .on_conflict_do_nothing()
-            .values(
-                id=order.id,
-                catalog_id=order.catalog_id,
-                customer_name=order.customer_name,
-                customer_email=order.customer_email,
-                shipping_method=str(order.shipping_method),
-                pickup_facility_id=order.pickup_facility_id,
-                ship_complete=order.ship_complete,
-                inventory_based=order.inventory_based,
-                priority=order.priority,
-                ship_to=address.__dict__,
-                ship_to_latitude=address.latitude,
-                ship_to_longitude=address.longitude,
-                body_hash=body_hash,
-                created_at=now,
-            )
-            # psycopg reports no row count for this insert; the returned row says it happened.
-            .returning(orders.c.id)
+            _NEW_ORDER[self.postgres],
+            {
+                "id": order.id,
+                "catalog_id": order.catalog_id,
+                "customer_name": order.customer_name,
+                "customer_email": order.customer_email,
+                "shipping_method": str(order.shipping_method),
+                "pickup_facility_id": order.pickup_facility_id,
+                "ship_complete": order.ship_complete,
+                "inventory_based": order.inventory_based,
+                "priority": order.priority,
+                "ship_to": address.__dict__,
+                "ship_to_latitude": address.latitude,
+                "ship_to_longitude": address.longitude,
+                "body_hash": body_hash,
+                "created_at": now,
+            },
         )
         if result.first() is None:
             return False
         self.conn.execute(
-            insert(order_items),
+            _NEW_ITEMS,
             [
                 {
                     "order_id": order.id,
@@ -188,36 +258,20 @@ class OrderRepository:
             }
             for order_id, item in pairs
         ]
-        if rows:
-            self.conn.execute(
-                update(order_items)
-                .where(
-                    order_items.c.order_id == bindparam("b_order_id"),
-                    order_items.c.item_id == bindparam("b_item_id"),
-                )
-                .values(
-                    state=bindparam("state"),
-                    facility_id=bindparam("facility_id"),
-                    shipment_id=bindparam("shipment_id"),
-                    reserved_at=bindparam("reserved_at"),
-                    updated_at=bindparam("updated_at"),
-                ),
-                rows,
-            )
+        _SAVE_ITEMS.run(self.conn, rows)
 
     # Shipments ----------------------------------------------------------------------------
 
     def add_shipment(self, order_id: str, facility_id: str, now: datetime) -> Shipment:
         result = self.conn.execute(
-            insert(shipments)
-            .values(
-                order_id=order_id,
-                facility_id=facility_id,
-                state=str(ShipmentState.READY),
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(shipments.c.id)
+            _NEW_SHIPMENT,
+            {
+                "order_id": order_id,
+                "facility_id": facility_id,
+                "state": str(ShipmentState.READY),
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         return Shipment(str(result.scalar_one()), order_id, facility_id, ShipmentState.READY, now)
 
@@ -235,32 +289,24 @@ class OrderRepository:
             }
             for order_id, facility_id in pairs
         ]
-        result = self.conn.execute(
-            insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True), rows
-        )
+        result = self.conn.execute(_NEW_SHIPMENTS, rows)
         return [str(r.id) for r in result]
 
     def shipment(self, shipment_id: str, *, lock: bool = False) -> Shipment | None:
         number = _int_or_none(shipment_id)
         if number is None:
             return None
-        query = select(shipments).where(shipments.c.id == number)
-        if lock and self.postgres:
-            query = query.with_for_update(key_share=True)
-        row = self.conn.execute(query).first()
+        query = _SHIPMENT_LOCKED if lock and self.postgres else _SHIPMENT
+        row = self.conn.execute(query, {"id": number}).first()
         return _shipment(row) if row else None
 
     def shipments_of(self, order_id: str) -> list[Shipment]:
-        rows = self.conn.execute(
-            select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.id)
-        )
+        rows = self.conn.execute(_SHIPMENTS_OF, {"id": order_id})
         return [_shipment(r) for r in rows]
 
     def set_shipment_state(self, shipment_id: str, state: ShipmentState, now: datetime) -> None:
         self.conn.execute(
-            update(shipments)
-            .where(shipments.c.id == int(shipment_id))
-            .values(state=str(state), updated_at=now)
+            _SHIPMENT_STATE, {"b_id": int(shipment_id), "state": str(state), "updated_at": now}
         )
 
     def facility_shipments(
@@ -315,11 +361,7 @@ class OrderRepository:
         found: dict[str, list[tuple[str, OrderItem]]] = {s: [] for s in shipment_ids}
         if not numbers:
             return found
-        rows = self.conn.execute(
-            select(order_items)
-            .where(order_items.c.shipment_id.in_(numbers))
-            .order_by(order_items.c.order_id, order_items.c.line)
-        )
+        rows = self.conn.execute(_ITEMS_OF_SHIPMENTS, {"ids": numbers})
         for row in rows:
             found.setdefault(str(row.shipment_id), []).append((row.order_id, _item(row)))
         return found
@@ -344,15 +386,10 @@ class OrderRepository:
             }
             for e in entries
         ]
-        if rows:
-            self.conn.execute(insert(order_history), rows)
+        _NEW_HISTORY.run(self.conn, rows)
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(order_history)
-            .where(order_history.c.order_id == order_id)
-            .order_by(order_history.c.id)
-        )
+        rows = self.conn.execute(_HISTORY, {"id": order_id})
         result = []
         for row in rows:
             entry = dict(row._mapping)

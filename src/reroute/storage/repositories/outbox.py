@@ -8,11 +8,42 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Integer, bindparam, insert, select
 
 from reroute.domain.clock import as_utc
 from reroute.domain.notifications import DeliveryStatus, Event
+from reroute.storage.bulk import Bulk, values_of
 from reroute.storage.tables import deliveries, outbox_events, webhooks
+
+# Statements built once: a statement object used again keeps its cache key, so each call only
+# binds its values.
+
+_SUBSCRIBERS = select(webhooks.c.id, webhooks.c.event_types).where(webhooks.c.deleted_at.is_(None))
+_NEW_EVENTS = insert(outbox_events).returning(outbox_events.c.id, sort_by_parameter_order=True)
+_NEW_DELIVERIES = Bulk(
+    insert(deliveries).values(
+        values_of(
+            "event_id",
+            "webhook_id",
+            "order_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        )
+    )
+)
+_FEED = (
+    select(outbox_events)
+    .where(outbox_events.c.id > bindparam("after"))
+    .order_by(outbox_events.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_OF_ORDER = (
+    select(outbox_events)
+    .where(outbox_events.c.order_id == bindparam("order_id"))
+    .order_by(outbox_events.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +63,7 @@ class OutboxRepository:
     def subscribers(self) -> list[tuple[str, list[str]]]:
         """Webhooks not deleted and the event types each wants. A disabled one gets its
         deliveries too: they wait, unsent, until it is enabled again."""
-        t = webhooks
-        rows = self.conn.execute(select(t.c.id, t.c.event_types).where(t.c.deleted_at.is_(None)))
+        rows = self.conn.execute(_SUBSCRIBERS)
         return [(r.id, list(r.event_types)) for r in rows]
 
     def append(
@@ -52,10 +82,7 @@ class OutboxRepository:
             }
             for e in events
         ]
-        result = self.conn.execute(
-            insert(outbox_events).returning(outbox_events.c.id, sort_by_parameter_order=True),
-            rows,
-        )
+        result = self.conn.execute(_NEW_EVENTS, rows)
         ids = [r.id for r in result]
         queued = [
             {
@@ -71,21 +98,18 @@ class OutboxRepository:
             for webhook_id, wanted in subscribers
             if str(event.type) in wanted
         ]
-        if queued:
-            self.conn.execute(insert(deliveries), queued)
+        _NEW_DELIVERIES.run(self.conn, queued)
         return len(queued)
 
     def feed(self, after: int, limit: int) -> list[StoredEvent]:
-        t = outbox_events
-        rows = self.conn.execute(select(t).where(t.c.id > after).order_by(t.c.id).limit(limit))
+        rows = self.conn.execute(_FEED, {"after": after, "limit": limit})
         return [
             StoredEvent(r.id, r.event_id, r.event_type, r.order_id, r.body, as_utc(r.created_at))
             for r in rows
         ]
 
     def of_order(self, order_id: str) -> list[StoredEvent]:
-        t = outbox_events
-        rows = self.conn.execute(select(t).where(t.c.order_id == order_id).order_by(t.c.id))
+        rows = self.conn.execute(_OF_ORDER, {"order_id": order_id})
         return [
             StoredEvent(r.id, r.event_id, r.event_type, r.order_id, r.body, as_utc(r.created_at))
             for r in rows

@@ -12,13 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reroute.domain.clock import as_utc
 from reroute.domain.orders import REJECTABLE, ItemState, Shipment
-from reroute.domain.rejection import (
-    Exclusion,
-    InventoryEffect,
-    Reason,
-    RejectionRecord,
-    Reservation,
-)
+from reroute.domain.reasons import InventoryEffect, Reason
+from reroute.domain.rejection import Exclusion, RejectionRecord, Reservation
+from reroute.storage.bulk import Bulk, values_of
 from reroute.storage.tables import (
     item_exclusions,
     order_items,
@@ -28,6 +24,61 @@ from reroute.storage.tables import (
 )
 
 __all__ = ["RejectionRecord", "RejectionRepository"]
+
+# Statements of the hot paths, built once: a statement object used again keeps its cache key,
+# so each call only binds its values.
+
+_REASONS = select(rejection_reasons).order_by(rejection_reasons.c.sequence, rejection_reasons.c.id)
+_REASON = select(rejection_reasons).where(rejection_reasons.c.id == bindparam("id"))
+_RESERVATIONS = (
+    select(
+        order_items.c.order_id,
+        order_items.c.item_id,
+        order_items.c.product_id,
+        order_items.c.quantity,
+        order_items.c.reserved_at,
+        order_items.c.updated_at,
+    )
+    .where(
+        order_items.c.facility_id == bindparam("facility_id"),
+        order_items.c.product_id.in_(bindparam("product_ids", expanding=True)),
+        order_items.c.state.in_([str(s) for s in REJECTABLE]),
+    )
+    .order_by(order_items.c.order_id, order_items.c.item_id)
+)
+_PACKED_QUANTITY = select(func.coalesce(func.sum(order_items.c.quantity), 0)).where(
+    order_items.c.facility_id == bindparam("facility_id"),
+    order_items.c.product_id == bindparam("product_id"),
+    order_items.c.state == str(ItemState.PACKED),
+)
+_NEW_RECORDS = Bulk(
+    insert(rejections).values(
+        values_of(
+            "order_id",
+            "item_id",
+            "shipment_id",
+            "facility_id",
+            "product_id",
+            "quantity",
+            "reason_id",
+            "comment",
+            "cascaded",
+            "actor",
+            "request_id",
+            "created_at",
+        )
+    )
+)
+_EXCLUSION = values_of("order_id", "item_id", "facility_id", "created_at")
+_NEW_EXCLUSIONS = {
+    True: Bulk(postgresql.insert(item_exclusions).values(_EXCLUSION).on_conflict_do_nothing()),
+    False: Bulk(sqlite.insert(item_exclusions).values(_EXCLUSION).on_conflict_do_nothing()),
+}
+_SHIPMENT_STATES = Bulk(
+    update(shipments)
+    .where(shipments.c.id == bindparam("b_id"))
+    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+)
 
 
 def _reason(row: Row[Any]) -> Reason:
@@ -51,12 +102,10 @@ class RejectionRepository:
     # Reasons ------------------------------------------------------------------------------
 
     def reasons(self) -> list[Reason]:
-        t = rejection_reasons
-        return [_reason(r) for r in self.conn.execute(select(t).order_by(t.c.sequence, t.c.id))]
+        return [_reason(r) for r in self.conn.execute(_REASONS)]
 
     def reason(self, reason_id: str) -> Reason | None:
-        t = rejection_reasons
-        row = self.conn.execute(select(t).where(t.c.id == reason_id)).first()
+        row = self.conn.execute(_REASON, {"id": reason_id}).first()
         return _reason(row) if row else None
 
     def save_reason(self, reason: Reason, now: datetime) -> bool:
@@ -90,24 +139,8 @@ class RejectionRepository:
         found: dict[str, list[Reservation]] = {p: [] for p in wanted}
         if not wanted:
             return found
-        t = order_items
-        query = (
-            select(
-                t.c.order_id,
-                t.c.item_id,
-                t.c.product_id,
-                t.c.quantity,
-                t.c.reserved_at,
-                t.c.updated_at,
-            )
-            .where(
-                t.c.facility_id == facility_id,
-                t.c.product_id.in_(wanted),
-                t.c.state.in_([str(s) for s in REJECTABLE]),
-            )
-            .order_by(t.c.order_id, t.c.item_id)
-        )
-        for r in self.conn.execute(query):
+        rows = self.conn.execute(_RESERVATIONS, {"facility_id": facility_id, "product_ids": wanted})
+        for r in rows:
             found[r.product_id].append(
                 Reservation(
                     r.order_id, r.item_id, r.quantity, as_utc(r.reserved_at or r.updated_at)
@@ -116,13 +149,8 @@ class RejectionRepository:
         return found
 
     def packed_quantity(self, facility_id: str, product_id: str) -> int:
-        t = order_items
         total = self.conn.execute(
-            select(func.coalesce(func.sum(t.c.quantity), 0)).where(
-                t.c.facility_id == facility_id,
-                t.c.product_id == product_id,
-                t.c.state == str(ItemState.PACKED),
-            )
+            _PACKED_QUANTITY, {"facility_id": facility_id, "product_id": product_id}
         ).scalar_one()
         return int(total)
 
@@ -130,8 +158,8 @@ class RejectionRepository:
 
     def record(self, records: Sequence[RejectionRecord], now: datetime) -> None:
         if records:
-            self.conn.execute(
-                insert(rejections),
+            _NEW_RECORDS.run(
+                self.conn,
                 [
                     {
                         "order_id": r.order_id,
@@ -155,9 +183,8 @@ class RejectionRepository:
         """Routing never sends these items back to these facilities (repeats are harmless)."""
         if not exclusions:
             return
-        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
-        self.conn.execute(
-            dialect_insert(item_exclusions).on_conflict_do_nothing(),
+        _NEW_EXCLUSIONS[self.postgres].run(
+            self.conn,
             [
                 {
                     "order_id": e.order_id,
@@ -173,11 +200,8 @@ class RejectionRepository:
         """The shipments a rejection took items from, in the states it left them, at once."""
         if not left:
             return
-        t = shipments
-        self.conn.execute(
-            update(t)
-            .where(t.c.id == bindparam("b_id"))
-            .values(state=bindparam("state"), updated_at=bindparam("updated_at")),
+        _SHIPMENT_STATES.run(
+            self.conn,
             [{"b_id": int(s.id), "state": str(s.state), "updated_at": now} for s in left],
         )
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.dml import Insert as SQLiteInsert
 
 from reroute.domain.orders import ROUTABLE
 from reroute.storage.tables import (
@@ -20,6 +21,73 @@ from reroute.storage.tables import (
 )
 
 Key = tuple[str, str]
+#: Ids per statement, well below the limits of bound parameters (PostgreSQL 65535, SQLite 32766).
+_CHUNK = 5000
+
+# Statements built once: SQLAlchemy then keeps each one's cache key instead of building the
+# statement, coercing its clauses and keying it again on every call.
+_RULES = select(routing_rules.c.document).where(routing_rules.c.id == 1)
+_FORGET_RULES = delete(routing_rules)
+_DROP_RULES = delete(routing_rules).where(routing_rules.c.id == 1)
+_PUT_RULES = insert(routing_rules)
+
+_l = inventory_levels
+_PROMISABLE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
+    _l.c.product_id.in_(bindparam("ids", expanding=True)), _l.c.available_to_promise > 0
+)
+_CHANGED_SINCE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
+    _l.c.updated_at >= bindparam("since")
+)
+
+_d = facility_days
+_LOAD_ON = select(_d.c.facility_id, _d.c.shipments).where(
+    _d.c.day == bindparam("day"), _d.c.facility_id.in_(bindparam("ids", expanding=True))
+)
+_ACCEPTANCE = (
+    select(_d.c.facility_id, func.sum(_d.c.assignments), func.sum(_d.c.rejections))
+    .where(_d.c.day > bindparam("since"))
+    .group_by(_d.c.facility_id)
+)
+
+
+def _add_counts(statement: postgresql.Insert | SQLiteInsert) -> Any:
+    """An upsert that adds the counts given to those a facility's day already has."""
+    return statement.on_conflict_do_update(
+        index_elements=[_d.c.facility_id, _d.c.day],
+        set_={
+            "shipments": _d.c.shipments + statement.excluded.shipments,
+            "assignments": _d.c.assignments + statement.excluded.assignments,
+            "rejections": _d.c.rejections + statement.excluded.rejections,
+        },
+    )
+
+
+_ADD_COUNTS_PG = _add_counts(postgresql.insert(_d))
+_ADD_COUNTS_SQLITE = _add_counts(sqlite.insert(_d))
+
+_x = item_exclusions
+_EXCLUSIONS = select(_x).where(_x.c.order_id.in_(bindparam("ids", expanding=True)))
+_EXCLUDE_PG = postgresql.insert(_x).on_conflict_do_nothing()
+_EXCLUDE_SQLITE = sqlite.insert(_x).on_conflict_do_nothing()
+
+_i = order_items
+_ROUTABLE_STATES = [str(s) for s in ROUTABLE]
+_QUEUED = (
+    select(_i.c.order_id)
+    .where(_i.c.state.in_(_ROUTABLE_STATES))
+    .group_by(_i.c.order_id)
+    .order_by(_i.c.order_id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_QUEUED_AFTER = _QUEUED.where(_i.c.order_id > bindparam("after"))
+_COUNT_QUEUED = select(func.count()).where(_i.c.state.in_(_ROUTABLE_STATES))
+_BACKORDERED = (
+    select(_i.c.order_id)
+    .where(_i.c.product_id == bindparam("product_id"), _i.c.state == "backorder")
+    .group_by(_i.c.order_id)
+    .order_by(_i.c.order_id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 class RoutingRepository:
@@ -31,19 +99,17 @@ class RoutingRepository:
     # The rules document -------------------------------------------------------------------
 
     def rules(self) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(routing_rules.c.document).where(routing_rules.c.id == 1)
-        ).first()
+        row = self.conn.execute(_RULES).first()
         return dict(row.document) if row else None
 
     def save_rules(self, document: dict[str, Any], actor: str, now: datetime) -> None:
-        self.conn.execute(delete(routing_rules).where(routing_rules.c.id == 1))
+        self.conn.execute(_DROP_RULES)
         self.conn.execute(
-            insert(routing_rules).values(id=1, document=document, updated_by=actor, updated_at=now)
+            _PUT_RULES, {"id": 1, "document": document, "updated_by": actor, "updated_at": now}
         )
 
     def forget_rules(self) -> None:
-        self.conn.execute(delete(routing_rules))
+        self.conn.execute(_FORGET_RULES)
 
     # Snapshot inputs ----------------------------------------------------------------------
 
@@ -51,25 +117,15 @@ class RoutingRepository:
         """ATP above zero of these products everywhere."""
         ids = sorted(set(product_ids))
         found: dict[Key, int] = {}
-        t = inventory_levels
-        for start in range(0, len(ids), 5000):
-            rows = self.conn.execute(
-                select(t.c.facility_id, t.c.product_id, t.c.available_to_promise).where(
-                    t.c.product_id.in_(ids[start : start + 5000]), t.c.available_to_promise > 0
-                )
-            )
+        for start in range(0, len(ids), _CHUNK):
+            rows = self.conn.execute(_PROMISABLE, {"ids": ids[start : start + _CHUNK]})
             for facility_id, product_id, atp in rows.all():
                 found[(facility_id, product_id)] = atp
         return found
 
     def stock_changed_since(self, since: datetime, product_ids: set[str]) -> dict[Key, int]:
         """ATP of levels written since `since`, among these products (zeros included)."""
-        t = inventory_levels
-        rows = self.conn.execute(
-            select(t.c.facility_id, t.c.product_id, t.c.available_to_promise).where(
-                t.c.updated_at >= since
-            )
-        )
+        rows = self.conn.execute(_CHANGED_SINCE, {"since": since})
         return {(f, p): atp for f, p, atp in rows if p in product_ids}
 
     def load_on(self, day: date, facility_ids: Sequence[str]) -> dict[str, int]:
@@ -77,12 +133,7 @@ class RoutingRepository:
         included."""
         if not facility_ids:
             return {}
-        t = facility_days
-        rows = self.conn.execute(
-            select(t.c.facility_id, t.c.shipments).where(
-                t.c.day == day, t.c.facility_id.in_(list(facility_ids))
-            )
-        )
+        rows = self.conn.execute(_LOAD_ON, {"day": day, "ids": list(facility_ids)})
         load = {r.facility_id: r.shipments for r in rows}
         for facility_id in facility_ids:
             pending = self._counts.get((facility_id, day))
@@ -92,12 +143,7 @@ class RoutingRepository:
 
     def acceptance(self, today: date, days: int = 30) -> dict[str, float]:
         """Share of assigned items each facility did not reject over the last `days` days."""
-        t = facility_days
-        rows = self.conn.execute(
-            select(t.c.facility_id, func.sum(t.c.assignments), func.sum(t.c.rejections))
-            .where(t.c.day > today - timedelta(days=days))
-            .group_by(t.c.facility_id)
-        )
+        rows = self.conn.execute(_ACCEPTANCE, {"since": today - timedelta(days=days)})
         rates = {}
         for facility_id, assigned, rejected in rows:
             if assigned:
@@ -107,22 +153,21 @@ class RoutingRepository:
     def exclusions(self, order_ids: Sequence[str]) -> dict[Key, set[str]]:
         found: dict[Key, set[str]] = {}
         ids = list(set(order_ids))
-        for start in range(0, len(ids), 5000):
-            rows = self.conn.execute(
-                select(item_exclusions).where(
-                    item_exclusions.c.order_id.in_(ids[start : start + 5000])
-                )
-            )
+        for start in range(0, len(ids), _CHUNK):
+            rows = self.conn.execute(_EXCLUSIONS, {"ids": ids[start : start + _CHUNK]})
             for row in rows:
                 found.setdefault((row.order_id, row.item_id), set()).add(row.facility_id)
         return found
 
     def exclude(self, order_id: str, item_id: str, facility_id: str, now: datetime) -> None:
-        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
         self.conn.execute(
-            dialect_insert(item_exclusions)
-            .values(order_id=order_id, item_id=item_id, facility_id=facility_id, created_at=now)
-            .on_conflict_do_nothing()
+            _EXCLUDE_PG if self.postgres else _EXCLUDE_SQLITE,
+            {
+                "order_id": order_id,
+                "item_id": item_id,
+                "facility_id": facility_id,
+                "created_at": now,
+            },
         )
 
     def count_day(self, day: date, counts: dict[str, tuple[int, int, int]]) -> None:
@@ -142,58 +187,37 @@ class RoutingRepository:
     def write_counts(self) -> None:
         if not self._counts:
             return
-        t = facility_days
-        dialect_insert = postgresql.insert if self.postgres else sqlite.insert
-        statement = dialect_insert(t)
-        statement = statement.on_conflict_do_update(
-            index_elements=[t.c.facility_id, t.c.day],
-            set_={
-                "shipments": t.c.shipments + statement.excluded.shipments,
-                "assignments": t.c.assignments + statement.excluded.assignments,
-                "rejections": t.c.rejections + statement.excluded.rejections,
-            },
-        )
-        for (facility_id, day), (shipped, assigned, rejected) in sorted(self._counts.items()):
-            self.conn.execute(
-                statement,
+        # One statement for every row, in the fixed order (rows are inserted as listed).
+        self.conn.execute(
+            _ADD_COUNTS_PG if self.postgres else _ADD_COUNTS_SQLITE,
+            [
                 {
                     "facility_id": facility_id,
                     "day": day,
                     "shipments": shipped,
                     "assignments": assigned,
                     "rejections": rejected,
-                },
-            )
+                }
+                for (facility_id, day), (shipped, assigned, rejected) in sorted(
+                    self._counts.items()
+                )
+            ],
+        )
         self._counts = {}
 
     # The queue ----------------------------------------------------------------------------
 
     def queued_orders(self, after: str | None, limit: int) -> list[str]:
         """Ids of orders with items waiting for routing, in id order, after `after`."""
-        t = order_items
-        query = (
-            select(t.c.order_id)
-            .where(t.c.state.in_([str(s) for s in ROUTABLE]))
-            .group_by(t.c.order_id)
-            .order_by(t.c.order_id)
-            .limit(limit)
-        )
-        if after is not None:
-            query = query.where(t.c.order_id > after)
-        return [r.order_id for r in self.conn.execute(query)]
+        if after is None:
+            rows = self.conn.execute(_QUEUED, {"limit": limit})
+        else:
+            rows = self.conn.execute(_QUEUED_AFTER, {"limit": limit, "after": after})
+        return [r.order_id for r in rows]
 
     def count_queued(self) -> int:
-        t = order_items
-        query = select(func.count()).where(t.c.state.in_([str(s) for s in ROUTABLE]))
-        return int(self.conn.execute(query).scalar_one())
+        return int(self.conn.execute(_COUNT_QUEUED).scalar_one())
 
     def backordered_orders(self, product_id: str, limit: int) -> list[str]:
-        t = order_items
-        rows = self.conn.execute(
-            select(t.c.order_id)
-            .where(t.c.product_id == product_id, t.c.state == "backorder")
-            .group_by(t.c.order_id)
-            .order_by(t.c.order_id)
-            .limit(limit)
-        )
+        rows = self.conn.execute(_BACKORDERED, {"product_id": product_id, "limit": limit})
         return [r.order_id for r in rows]

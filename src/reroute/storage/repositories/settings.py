@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from reroute.storage.tables import reference_version, settings
 
 #: Built once: nearly every transaction that reads near-static data runs it.
 _REFERENCE_VERSION = select(reference_version.c.version).where(reference_version.c.id == 1)
 _ALL = select(settings.c.key, settings.c.value)
+_DROP = delete(settings).where(settings.c.key.in_(bindparam("keys", expanding=True)))
+_PUT = insert(settings)
 
 
 class SettingsRepository:
@@ -25,9 +27,9 @@ class SettingsRepository:
     def put(self, values: dict[str, Any], now: datetime) -> None:
         if not values:
             return
-        self.conn.execute(delete(settings).where(settings.c.key.in_(list(values))))
+        self.conn.execute(_DROP, {"keys": list(values)})
         self.conn.execute(
-            insert(settings), [{"key": k, "value": v, "updated_at": now} for k, v in values.items()]
+            _PUT, [{"key": k, "value": v, "updated_at": now} for k, v in values.items()]
         )
 
     def reference_version(self) -> int | None:

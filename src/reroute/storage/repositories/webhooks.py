@@ -63,6 +63,55 @@ class Claimed:
     body: str
 
 
+# Statements of the delivery worker's loop, built once: a statement object used again keeps its
+# cache key, so each call only binds its values.
+
+_ANYTHING_DUE = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.status == str(DeliveryStatus.PENDING),
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .limit(1)
+)
+_ENABLED = select(webhooks.c.id).where(webhooks.c.active.is_(True))
+_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(locked_until=bindparam("lease_until"))
+)
+_LEASE_RETURNING = _LEASE.returning(deliveries.c.id)
+_CLAIMED = (
+    select(
+        deliveries.c.id,
+        deliveries.c.attempts,
+        deliveries.c.webhook_id,
+        webhooks.c.url,
+        webhooks.c.secret,
+        outbox_events.c.event_id,
+        outbox_events.c.body,
+    )
+    .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+    .join(outbox_events, outbox_events.c.id == deliveries.c.event_id)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(deliveries.c.id)
+)
+_NEW_ATTEMPTS = insert(delivery_attempts)
+_AFTER_ATTEMPT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next"),
+        locked_until=None,
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered"),
+    )
+)
+
+
 def _webhook(row: Any) -> Webhook:
     return Webhook(
         row.id,
@@ -134,12 +183,7 @@ class WebhookRepository:
 
     def anything_due(self, now: datetime) -> bool:
         """A cheap read before claiming: on SQLite a claim takes the one write lock."""
-        d = deliveries
-        row = self.conn.execute(
-            select(d.c.id)
-            .where(d.c.status == str(DeliveryStatus.PENDING), d.c.next_attempt_at <= now)
-            .limit(1)
-        ).first()
+        row = self.conn.execute(_ANYTHING_DUE, {"now": now}).first()
         return row is not None
 
     def claim(
@@ -180,29 +224,13 @@ class WebhookRepository:
         ids = self._heads(due, limit, lane_depth, room or {}, set(skip))
         if not ids:
             return []
+        lease = {"ids": ids, "lease_until": lease_until}
         if self.postgres:
-            self.conn.execute(update(d).where(d.c.id.in_(ids)).values(locked_until=lease_until))
+            self.conn.execute(_LEASE, lease)
         else:
             # One writer at a time: nothing changed since the heads were read.
-            result = self.conn.execute(
-                update(d).where(d.c.id.in_(ids)).values(locked_until=lease_until).returning(d.c.id)
-            )
-            ids = [r.id for r in result]
-        rows = self.conn.execute(
-            select(
-                d.c.id,
-                d.c.attempts,
-                d.c.webhook_id,
-                webhooks.c.url,
-                webhooks.c.secret,
-                outbox_events.c.event_id,
-                outbox_events.c.body,
-            )
-            .join(webhooks, webhooks.c.id == d.c.webhook_id)
-            .join(outbox_events, outbox_events.c.id == d.c.event_id)
-            .where(d.c.id.in_(ids))
-            .order_by(d.c.id)
-        )
+            ids = [r.id for r in self.conn.execute(_LEASE_RETURNING, lease)]
+        rows = self.conn.execute(_CLAIMED, {"ids": ids})
         return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def _heads(
@@ -223,7 +251,7 @@ class WebhookRepository:
         many passes as endpoints.
         """
         d = deliveries
-        enabled = select(webhooks.c.id).where(webhooks.c.active.is_(True))
+        enabled = _ENABLED
         active = list(self.conn.execute(enabled).scalars())
         depth = lane_depth if lane_depth is not None else limit
         rooms = {w: room.get(w, depth) for w in active}
@@ -266,7 +294,7 @@ class WebhookRepository:
         if not attempts:
             return
         self.conn.execute(
-            insert(delivery_attempts),
+            _NEW_ATTEMPTS,
             [
                 {
                     "delivery_id": a.delivery_id,
@@ -279,19 +307,8 @@ class WebhookRepository:
                 for a in attempts
             ],
         )
-        d = deliveries
         self.conn.execute(
-            update(d)
-            .where(d.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_at=bindparam("b_next"),
-                locked_until=None,
-                last_status_code=bindparam("b_code"),
-                last_error=bindparam("b_error"),
-                delivered_at=bindparam("b_delivered"),
-            ),
+            _AFTER_ATTEMPT,
             [
                 {
                     "b_id": a.delivery_id,
