@@ -23,7 +23,7 @@ from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
 from reroute.services.reference import reference
 from reroute.services.routing import Routed, route_orders
-from reroute.services.shipments import find_shipment
+from reroute.services.shipments import find_shipment_and_order
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
 
@@ -84,9 +84,7 @@ def _reject(
 
     def work(uow: UnitOfWork) -> RejectionResult:
         levels = _lock_levels_first(uow, shipment_id, actor)
-        shipment = find_shipment(uow, shipment_id, actor, action, lock=True)
-        order = uow.orders.get(shipment.order_id, lock=True)
-        assert order is not None
+        shipment, order = find_shipment_and_order(uow, shipment_id, actor, action, lock=True)
         reasons = reference(ctx, uow).reasons_by_id
         reason = _reason(reasons, reason_id)
         plan = plan_loaded(

@@ -67,6 +67,17 @@ def find_shipment(
     return shipment
 
 
+def find_shipment_and_order(
+    uow: UnitOfWork, shipment_id: str, actor: Principal, action: str, *, lock: bool = False
+) -> tuple[Shipment, Order]:
+    """`find_shipment` and the shipment's order, read (and locked) together."""
+    found = uow.orders.shipment_and_order(shipment_id, lock=lock)
+    if found is None:
+        raise NotFound(absent("shipment", shipment_id))
+    actor.require_in_scope([found[0].facility_id], "shipment", shipment_id, action)
+    return found
+
+
 def require_store_action(ctx: Context, shipment_id: str, actor: Principal, action: str) -> None:
     """Role, then scope, read before a store action whose own checks come later (a rejection):
     nothing is locked or written for a caller who may not act on this shipment."""

@@ -51,6 +51,13 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.after_commit: list[Callable[[], None]] = []
 
+    def finish(self) -> None:
+        """What a transaction writes last: the rows kept for one statement each, then the day
+        counters (last, so that each counter row is locked once, in order)."""
+        self.inventory.flush()
+        self.orders.flush()
+        self.routing.write_counts()
+
 
 @contextmanager
 def unit_of_work(
@@ -62,7 +69,7 @@ def unit_of_work(
     with db.transaction(write=write) as conn, patience(conn, patient):
         uow = UnitOfWork(conn, postgres=db.is_postgres, now=utcnow())
         yield uow
-        uow.routing.write_counts()  # last, so each counter row is locked once, in order
+        uow.finish()
         callbacks = uow.after_commit
     for callback in callbacks:
         callback()
@@ -126,7 +133,7 @@ def _grouped(group: GroupCommit, work: Callable[[UnitOfWork], T], attempts: int)
     def in_savepoint(conn: Connection) -> tuple[T, list[Callable[[], None]]]:
         uow = UnitOfWork(conn, postgres=False, now=utcnow())
         result = work(uow)
-        uow.routing.write_counts()  # last, as in `unit_of_work`
+        uow.finish()  # as in `unit_of_work`
         return result, uow.after_commit
 
     for attempt in range(1, attempts + 1):

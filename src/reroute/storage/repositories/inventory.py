@@ -118,6 +118,8 @@ class InventoryRepository:
         self._known: set[Key] = set()
         #: Rows this transaction holds locked (PostgreSQL).
         self._held: set[Key] = set()
+        #: Ledger rows kept until `flush` (the end of the transaction): one statement for all.
+        self._entries: list[dict[str, Any]] = []
 
     def get(self, facility_id: str, product_id: str, *, lock: bool = False) -> InventoryLevel:
         """The level, locked for this transaction when asked; a zero level if none exists yet."""
@@ -236,18 +238,25 @@ class InventoryRepository:
                 },
             )
             self._known.add(key)
-        _APPEND_ENTRIES.run(self.conn, [_entry_row(e, now) for e in entries])
+        self._entries.extend(_entry_row(e, now) for e in entries)
 
     def save_many(
         self, levels: Iterable[InventoryLevel], entries: Iterable[LedgerEntry], now: datetime
     ) -> None:
         """Write many locked levels (see `get_many(lock=True)`) and their entries at once."""
         _SAVE_LEVELS.run(self.conn, [_level_row(level, now) for level in levels])
-        _APPEND_ENTRIES.run(self.conn, [_entry_row(e, now) for e in entries])
+        self._entries.extend(_entry_row(e, now) for e in entries)
+
+    def flush(self) -> None:
+        """Append the ledger rows kept so far. The ledger is only appended to and only read
+        here (which flushes first), so a transaction writes it once, at its end."""
+        entries, self._entries = self._entries, []
+        _APPEND_ENTRIES.run(self.conn, entries)
 
     def ledger(
         self, facility_id: str, product_id: str, *, limit: int = 100, before_id: int | None = None
     ) -> list[dict[str, Any]]:
+        self.flush()
         t = inventory_ledger
         query = (
             select(t)
@@ -264,6 +273,7 @@ class InventoryRepository:
 
     def ledger_sums(self) -> dict[Key, tuple[int, int, int]]:
         """Sums of the ledger per level, to check the counters against."""
+        self.flush()
         t = inventory_ledger
         query = select(
             t.c.facility_id,

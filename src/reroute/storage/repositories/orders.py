@@ -42,6 +42,20 @@ _ITEMS = (
     .where(order_items.c.order_id == bindparam("id"))
     .order_by(order_items.c.line)
 )
+_SHIPMENT_AND_ORDER = (
+    select(
+        shipments.c.id.label("s_id"),
+        shipments.c.facility_id.label("s_facility_id"),
+        shipments.c.state.label("s_state"),
+        shipments.c.created_at.label("s_created_at"),
+        orders,
+    )
+    .join(orders, orders.c.id == shipments.c.order_id)
+    .where(shipments.c.id == bindparam("id"))
+)
+_SHIPMENT_AND_ORDER_LOCKED = _SHIPMENT_AND_ORDER.with_for_update(
+    key_share=True, of=[shipments, orders]
+)
 _ORDERS = select(orders).where(orders.c.id.in_(bindparam("ids", expanding=True)))
 _ORDERS_LOCKED = _ORDERS.order_by(orders.c.id).with_for_update(key_share=True)
 _ORDERS_LOCKED_SKIPPING = _ORDERS.order_by(orders.c.id).with_for_update(
@@ -159,6 +173,8 @@ class OrderRepository:
     def __init__(self, conn: Connection, *, postgres: bool) -> None:
         self.conn = conn
         self.postgres = postgres
+        #: History rows kept until `flush` (the end of the transaction): one statement for all.
+        self._history: list[dict[str, Any]] = []
 
     # Orders -------------------------------------------------------------------------------
 
@@ -173,6 +189,28 @@ class OrderRepository:
             return None
         items = self.conn.execute(_ITEMS, {"id": order_id})
         return _order(row, [_item(i) for i in items])
+
+    def shipment_and_order(
+        self, shipment_id: str, *, lock: bool = False
+    ) -> tuple[Shipment, Order] | None:
+        """A shipment and its order, both rows locked by one statement (PostgreSQL); the
+        items are read after the lock, so they are what this transaction may change."""
+        number = _int_or_none(shipment_id)
+        if number is None:
+            return None
+        query = _SHIPMENT_AND_ORDER_LOCKED if lock and self.postgres else _SHIPMENT_AND_ORDER
+        row = self.conn.execute(query, {"id": number}).first()
+        if row is None:
+            return None
+        shipment = Shipment(
+            id=str(row.s_id),
+            order_id=row.id,
+            facility_id=row.s_facility_id,
+            state=ShipmentState(row.s_state),
+            created_at=as_utc(row.s_created_at),
+        )
+        items = self.conn.execute(_ITEMS, {"id": row.id})
+        return shipment, _order(row, [_item(i) for i in items])
 
     def get_many(
         self, order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
@@ -386,9 +424,16 @@ class OrderRepository:
             }
             for e in entries
         ]
+        self._history.extend(rows)
+
+    def flush(self) -> None:
+        """Append the history rows kept so far. History is only appended to and only read here
+        (which flushes first), so a transaction writes it once, at its end."""
+        rows, self._history = self._history, []
         _NEW_HISTORY.run(self.conn, rows)
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
+        self.flush()
         rows = self.conn.execute(_HISTORY, {"id": order_id})
         result = []
         for row in rows:
