@@ -5,9 +5,10 @@ first), as they are in a running server.
 The bounds are today's counts, so that a change adding a statement to the hot path is seen here
 first. The goal is 15 per rejection on PostgreSQL; today's 20 are: the token, the levels lock,
 shipment and order together, the items, the reference version, the rejection's writes (items,
-shipment, levels, exclusions, records), the re-route's reads (stock, exclusions, the target level) and its writes (shipment, items, levels,
-outbox), then at the end of the transaction the ledger, the history and the day counters, one
-statement each. SQLite adds the savepoint around each request of a group commit."""
+shipment, levels, exclusions, records), the re-route's reads (stock, exclusions, the target
+level) and its writes (shipment, items, levels, outbox), then at the end of the transaction the
+ledger, the history and the day counters, one statement each. SQLite adds the savepoint around
+each request of a group commit."""
 
 from __future__ import annotations
 
