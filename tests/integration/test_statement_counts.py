@@ -23,7 +23,7 @@ from reroute.services.context import Context
 from tests.support import Headers, create, put_product, stocked
 
 #: Upper bounds by database: (per rejection, per order creation).
-MOST = {"postgresql": (20, 20), "sqlite": (25, 25)}
+MOST = {"postgresql": (20, 17), "sqlite": (25, 22)}
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from reroute.domain.access import LOADERS, Principal, absent
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
 from reroute.domain.orders import By, Order, Shipment
 from reroute.services.context import Context
+from reroute.services.reference import reference
 from reroute.services.routing import route_orders
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
 
@@ -32,20 +33,19 @@ def create_order(
     order.validate()
 
     def work(uow: UnitOfWork) -> tuple[str | None, Order | None]:
-        known = uow.orders.body_hash(order.id)
-        if known is not None:
-            return known, None
         fresh = copy.deepcopy(order)  # routing moves the items; a retried attempt starts clean
-        if not insert_order(uow, fresh, body_hash, actor, request_id):
+        known_products = reference(ctx, uow).products_of(uow, [i.product_id for i in order.items])
+        # A repeat finds the id taken at the insert (nothing written) and is judged after.
+        if not insert_order(uow, fresh, body_hash, actor, request_id, set(known_products)):
             return None, None
         if ctx.settings(uow).route_on_create:
-            route_orders(ctx, uow, [fresh], actor=actor.id, request_id=request_id)
+            route_orders(ctx, uow, [fresh], actor=actor.id, request_id=request_id, new_orders=True)
         return body_hash, fresh
 
     known, created = transact(ctx.db, work)
     if created is not None:
         return created, True
-    if known is None:  # another request created it between our read and our insert
+    if known is None:  # the id was taken: an earlier or a concurrent request created it
         with unit_of_work(ctx.db, write=False) as uow:
             known = uow.orders.body_hash(order.id)
     assert known is not None
@@ -53,14 +53,21 @@ def create_order(
 
 
 def insert_order(
-    uow: UnitOfWork, order: Order, body_hash: str, actor: Principal, request_id: str | None
+    uow: UnitOfWork,
+    order: Order,
+    body_hash: str,
+    actor: Principal,
+    request_id: str | None,
+    known_products: set[str] | None = None,
 ) -> bool:
     """Check references and write a new order with its items queued for routing.
+    `known_products` are those of its products known to exist (else they are read).
 
-    Answers False when another transaction took the order id first.
+    Answers False when the order id is taken (by an earlier call or a concurrent one).
     """
     problems = ErrorCollector()
-    known_products = uow.products.existing_ids([i.product_id for i in order.items])
+    if known_products is None:
+        known_products = uow.products.existing_ids([i.product_id for i in order.items])
     for index, item in enumerate(order.items):
         if item.product_id not in known_products:
             problems.add(f"items.{index}.product_id", f"No product {item.product_id}.")

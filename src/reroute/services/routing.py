@@ -47,10 +47,14 @@ def route_orders(
     rules: RulesDocument | None = None,
     stock: StockView | None = None,
     notifier: Notifier | None = None,
+    new_orders: bool = False,
 ) -> list[Routed]:
     """Give every queued or backordered item of these orders a facility, or a state that says
     why not, within the caller's transaction. A batch passes its `stock` view from chunk to
     chunk; a single request loads what its orders need.
+
+    `new_orders` says every one of them was created by this transaction: none was rejected
+    anywhere yet, so there are no exclusions to read.
 
     The orders must be claimed by this transaction: created by it, or read with their rows
     locked (`claim_orders`, `OrderRepository.get_many(lock=True)`), so that no other
@@ -61,7 +65,7 @@ def route_orders(
         return []
     rules = rules or reference(ctx, uow).rules
     stock = stock or StockView(facilities(ctx, uow).sites)
-    snapshot = stock.refresh(uow, wanted, acceptance(ctx, uow, rules))
+    snapshot = stock.refresh(uow, wanted, acceptance(ctx, uow, rules), new_orders=new_orders)
     plans, levels = plan_and_lock(uow, wanted, rules, snapshot)
     own = notifier is None
     notifier = notifier or Notifier(ctx, uow)

@@ -40,8 +40,15 @@ class StockView:
         self.since: datetime | None = None
 
     def refresh(
-        self, uow: UnitOfWork, wanted: list[OrderToRoute], acceptance: dict[str, float]
+        self,
+        uow: UnitOfWork,
+        wanted: list[OrderToRoute],
+        acceptance: dict[str, float],
+        *,
+        new_orders: bool = False,
     ) -> Snapshot:
+        """The snapshot made current for `wanted`. Orders created by this very transaction
+        (`new_orders`) have been rejected nowhere: there are no exclusions to read."""
         snapshot = self.snapshot
         if self.since is not None:
             snapshot.add_stock(uow.routing.stock_changed_since(self.since, self.products))
@@ -52,7 +59,9 @@ class StockView:
         limited = [s.id for s in snapshot.sites.values() if s.daily_capacity is not None]
         snapshot.load = uow.routing.load_on(uow.now.date(), limited)
         snapshot.acceptance = acceptance
-        snapshot.exclusions = uow.routing.exclusions([o.order_id for o in wanted])
+        snapshot.exclusions = (
+            {} if new_orders else uow.routing.exclusions([o.order_id for o in wanted])
+        )
         return snapshot
 
 
