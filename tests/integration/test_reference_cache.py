@@ -15,6 +15,7 @@ from sqlalchemy import Table, delete, event, insert, select, update
 
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+from reroute.domain.inventory import InventoryLevel
 from reroute.domain.reasons import InventoryEffect, Reason
 from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.services import tokens
@@ -353,11 +354,23 @@ def test_every_insert_update_and_delete_moves_the_version(context: Context, name
 
 
 def test_other_tables_leave_the_version_alone(context: Context) -> None:
+    product_id, facility_id = new_id("P"), new_id("F")
     with unit_of_work(context.db) as uow:
-        uow.products.save(Product(new_id("P"), new_id("SKU"), "0001", "part", "Shirt"), uow.now)
+        uow.products.save(Product(product_id, new_id("SKU"), "0001", "part", "Shirt"), uow.now)
+        uow.facilities.save(
+            Facility(facility_id, "Store", FacilityKind.STORE, "1", "70125", 41.9, -87.6), uow.now
+        )
     before = version(context.db)
-    tokens.create_token(context, Role.ADMIN, [], "not reference data", SYSTEM)
+    with unit_of_work(context.db) as uow:  # stock moves all day: it is not reference data
+        uow.inventory.save(InventoryLevel(facility_id, product_id, 3, 3, 0), [], uow.now)
     assert version(context.db) == before
+
+
+def test_tokens_move_the_version(context: Context) -> None:
+    before = version(context.db)
+    assert before is not None
+    tokens.create_token(context, Role.ADMIN, [], "a new token", SYSTEM)
+    assert version(context.db) == before + 1
 
 
 def test_a_product_change_moves_the_version_and_its_cached_copy_is_read_again(

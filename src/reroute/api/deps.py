@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from reroute.domain.access import Principal, log_refusal
 from reroute.services.context import Context
-from reroute.services.tokens import authenticate, who_sent
+from reroute.services.tokens import REFUSED, authenticate, remembered, who_sent
+from reroute.storage.unit_of_work import transaction_checks
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `reroute token create`.")
 
@@ -36,19 +37,27 @@ async def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 
 
-def get_principal(  # reads the token from the database: stays in the thread pool
+async def get_principal(
     request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """A token seen valid before costs no database read here: each transaction of the request
+    checks it first (`tokens.remembered`). Another is read in the thread pool."""
     what = f"{request.method} {request.url.path}"
     if credentials is not None:
-        principal = authenticate(ctx, credentials.credentials)
-        if principal is None:
-            detail = "That API token is unknown or revoked."
-            log_refusal(who_sent(ctx, credentials.credentials), what, "", detail)
-            raise HTTPException(401, detail, {"WWW-Authenticate": "Bearer"})
-        return principal
+        token = credentials.credentials
+        found = remembered(ctx, token)
+        if found is not None:
+            principal, check = found
+            transaction_checks.set((*transaction_checks.get(), check))
+            return principal
+        authenticated = await run_in_threadpool(authenticate, ctx, token)
+        if authenticated is None:
+            sender = await run_in_threadpool(who_sent, ctx, token)
+            log_refusal(sender, what, "", REFUSED)
+            raise HTTPException(401, REFUSED, {"WWW-Authenticate": "Bearer"})
+        return authenticated
     session_principal = request.scope.get(SESSION_PRINCIPAL)
     if isinstance(session_principal, Principal):
         return session_principal

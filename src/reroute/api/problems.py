@@ -12,7 +12,15 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reroute.api.schemas.common import NUL_MESSAGE
-from reroute.domain.errors import Busy, Conflict, DomainError, Forbidden, Invalid, NotFound
+from reroute.domain.errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+)
 
 log = logging.getLogger("reroute.api")
 
@@ -25,6 +33,7 @@ STATUS_OF_ERROR: dict[type[DomainError], int] = {
     Forbidden: 403,
     Invalid: 422,
     Busy: 503,
+    Unauthenticated: 401,
 }
 
 
@@ -68,7 +77,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         status = status_of(exc)
-        if status == 403:
+        if status in (401, 403):
             log.warning("refused %s %s: %s", request.method, request.url.path, exc.detail)
         extra: dict[str, Any] = {}
         if isinstance(exc, Invalid):
@@ -76,6 +85,8 @@ def install(app: FastAPI) -> None:
         response = problem(status, exc.title, exc.detail, request.url.path, **extra)
         if isinstance(exc, Busy):
             response.headers["Retry-After"] = str(exc.retry_after_s)
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -29,6 +29,12 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class Unauthenticated(DomainError):
+    """The credentials are unknown or revoked (HTTP 401)."""
+
+    title = "Not signed in"
+
+
 class Busy(DomainError):
     """Concurrent writers kept colliding; nothing was written and a retry will do (HTTP 503)."""
 

@@ -22,6 +22,7 @@ from reroute.domain.reasons import Reason
 from reroute.domain.routing.rules import RulesDocument, default_rules, parse_rules
 from reroute.domain.routing.snapshot import Snapshot
 from reroute.domain.settings import RuntimeSettings
+from reroute.storage.database import writes_sent
 from reroute.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 CACHE_KEY = "reference"
 #: Where a transaction keeps the copy it checked (an attribute of its `UnitOfWork`).
 CHECKED = "_reference"
+#: Where a transaction keeps the version it read, with the write count it was read at.
+VERSION = "_reference_version"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,18 @@ class Reference:
         return self._subscribers_by_event.get(str(event_type), ())
 
 
+def current_version(uow: UnitOfWork) -> int | None:
+    """This transaction's `reference_version`, read once and read again only after the
+    transaction sent a write (which may have moved it: the triggers run in the transaction)."""
+    known: tuple[int | None, int] | None = getattr(uow, VERSION, None)
+    writes = writes_sent(uow.conn)
+    if known is not None and known[1] == writes:
+        return known[0]
+    version = uow.settings.reference_version()
+    setattr(uow, VERSION, (version, writes))
+    return version
+
+
 def reference(ctx: Context, uow: UnitOfWork) -> Reference:
     """The near-static data as this transaction sees it: the process's copy when the version
     still matches (one statement, once per transaction), else loaded again.
@@ -102,7 +117,7 @@ def reference(ctx: Context, uow: UnitOfWork) -> Reference:
     checked: Reference | None = getattr(uow, CHECKED, None)
     if checked is not None:
         return checked
-    version = uow.settings.reference_version()
+    version = current_version(uow)
     current: Reference | None = ctx.cache.get(CACHE_KEY)
     if current is None or version is None or current.version != version:
         current = _load(ctx, uow, version)

@@ -28,6 +28,19 @@ WRITE_OPTION = "reroute_write"
 IDLE_CHECK_SECONDS = 10.0
 _CHECKED_IN_AT = "reroute_checked_in_at"
 _AT_COMMIT = "reroute_at_commit"
+#: `Connection.info` key: how many statements other than SELECT the connection has sent.
+WRITES = "reroute_writes"
+
+
+def writes_sent(conn: Connection) -> int:
+    """A counter that moves with every statement other than a SELECT on this connection: a
+    value read before it moved is still what this transaction would read again."""
+    return int(conn.info.get(WRITES, 0))
+
+
+def _count_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    if not statement.startswith("SELECT"):
+        conn.info[WRITES] = conn.info.get(WRITES, 0) + 1
 
 
 class Database:
@@ -40,6 +53,7 @@ class Database:
             self.engine = _sqlite_engine(url, pool_size=pool_size, echo=echo)
         else:
             self.engine = _postgres_engine(url, pool_size=pool_size, echo=echo)
+        event.listen(self.engine, "before_cursor_execute", _count_writes)
         self._write_lock = threading.Lock() if self.is_sqlite else None
         #: SQLite's shared write transactions; None on PostgreSQL, where each use case has its own.
         self.group_commit = (

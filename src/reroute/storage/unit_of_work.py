@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TypeVar
 
@@ -28,6 +29,13 @@ from reroute.storage.repositories.routing import RoutingRepository
 from reroute.storage.repositories.settings import SettingsRepository
 from reroute.storage.repositories.users import UserRepository
 from reroute.storage.repositories.webhooks import WebhookRepository
+
+#: Checks every transaction of the current request runs first, before its work: the API puts
+#: there the check that a token it took from its cache is still valid (`services.tokens`).
+#: A check that raises refuses the work before anything is written.
+transaction_checks: ContextVar[tuple[Callable[[UnitOfWork], None], ...]] = ContextVar(
+    "transaction_checks", default=()
+)
 
 
 class UnitOfWork:
@@ -68,6 +76,8 @@ def unit_of_work(
     callbacks: list[Callable[[], None]] = []
     with db.transaction(write=write) as conn, patience(conn, patient):
         uow = UnitOfWork(conn, postgres=db.is_postgres, now=utcnow())
+        for check in transaction_checks.get():
+            check(uow)
         yield uow
         uow.finish()
         callbacks = uow.after_commit
@@ -130,8 +140,12 @@ def _grouped(group: GroupCommit, work: Callable[[UnitOfWork], T], attempts: int)
     retryable state (its savepoint rolled back) runs again in a later savepoint, as `transact`
     would run it again."""
 
+    checks = transaction_checks.get()  # the caller's: the leader runs this on its own thread
+
     def in_savepoint(conn: Connection) -> tuple[T, list[Callable[[], None]]]:
         uow = UnitOfWork(conn, postgres=False, now=utcnow())
+        for check in checks:
+            check(uow)
         result = work(uow)
         uow.finish()  # as in `unit_of_work`
         return result, uow.after_commit

@@ -20,7 +20,15 @@ branch_labels = None
 depends_on = None
 
 #: Written out rather than imported: a migration keeps the list as it was when it ran.
-TABLES = ("settings", "rejection_reasons", "routing_rules", "webhooks", "facilities", "products")
+TABLES = (
+    "settings",
+    "rejection_reasons",
+    "routing_rules",
+    "webhooks",
+    "facilities",
+    "products",
+    "api_tokens",
+)
 OPERATIONS = ("insert", "update", "delete")
 
 # An upsert rather than a plain update: the row comes back if someone emptied the table.
