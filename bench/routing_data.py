@@ -149,6 +149,7 @@ def generate(url: str, shape: Shape) -> dict[str, int]:
                 "ship_to_longitude": lon,
                 "body_hash": order_id,
                 "created_at": now,
+                "updated_at": now,
             }
         )
         lines = min(rng.choices([1, 2, 3, 4, 5], [35, 25, 20, 12, 8])[0], shape.items - made)

@@ -258,6 +258,7 @@ def create_order_row(context: Context, product_id: str) -> str:
             ship_to={},
             body_hash="0" * 64,
             created_at=now,
+            updated_at=now,
         ),
         insert(tables.order_items).values(
             order_id=order_id,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -33,6 +34,8 @@ metadata = MetaData(
 )
 
 ID = String(64)
+#: Order and item ids, as long as commerce platforms make them (`gid://shopify/Order/123`).
+KEY = String(255)
 TS = DateTime(timezone=True)
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -92,7 +95,8 @@ inventory_ledger = Table(
     Column("atp_diff", Integer, nullable=False),
     Column("reserved_diff", Integer, nullable=False),
     Column("cause", String(32), nullable=False),
-    Column("reference", String(200), nullable=False),
+    # "order/item" for a reservation: room for two 255-character ids.
+    Column("reference", String(600), nullable=False),
     Column("created_at", TS, nullable=False),
     ForeignKeyConstraint(
         ["facility_id", "product_id"],
@@ -105,7 +109,7 @@ inventory_ledger = Table(
 orders = Table(
     "orders",
     metadata,
-    Column("id", ID, primary_key=True),
+    Column("id", KEY, primary_key=True),
     Column("catalog_id", String(64), nullable=False),
     Column("customer_name", String(200), nullable=False),
     Column("customer_email", String(320), nullable=False),
@@ -118,30 +122,47 @@ orders = Table(
     Column("ship_to_latitude", Float),
     Column("ship_to_longitude", Float),
     Column("body_hash", String(64), nullable=False),
+    Column("external_id", String(255)),
+    Column("channel", String(64)),
+    Column("notes", Text),
+    Column("tags", JSON),
+    Column("attributes", JSON),
     Column("created_at", TS, nullable=False),
+    # Moves with every change to the order, its items or shipments, in commit order
+    # (`sync_clock`), so that a poll by update time misses nothing.
+    Column("updated_at", TS, nullable=False),
     Index("ix_orders_customer_name", "customer_name"),
+    Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_external_id", "external_id"),
+    Index("ix_orders_updated", "updated_at", "id"),
 )
 
 shipments = Table(
     "shipments",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("order_id", ID, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_id", KEY, ForeignKey("orders.id"), nullable=False, index=True),
     Column("facility_id", ID, ForeignKey("facilities.id"), nullable=False),
     Column("state", String(16), nullable=False),
+    Column("carrier", String(100)),
+    Column("tracking_number", String(200)),
+    Column("tracking_url", String(2000)),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     Index("ix_shipments_facility_state", "facility_id", "state", "id"),
+    Index("ix_shipments_updated", "updated_at", "id"),
 )
 
 order_items = Table(
     "order_items",
     metadata,
-    Column("order_id", ID, ForeignKey("orders.id"), primary_key=True),
-    Column("item_id", ID, primary_key=True),
+    Column("order_id", KEY, ForeignKey("orders.id"), primary_key=True),
+    Column("item_id", KEY, primary_key=True),
     Column("line", Integer, nullable=False),
     Column("product_id", ID, ForeignKey("products.id"), nullable=False),
     Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(18, 4)),
+    Column("currency", String(3)),
     Column("state", String(16), nullable=False),
     Column("facility_id", ID, ForeignKey("facilities.id")),
     Column("shipment_id", BigId, ForeignKey("shipments.id")),
@@ -157,9 +178,9 @@ order_history = Table(
     "order_history",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("order_id", ID, ForeignKey("orders.id"), nullable=False),
+    Column("order_id", KEY, ForeignKey("orders.id"), nullable=False),
     Column("event", String(32), nullable=False),
-    Column("item_id", ID),
+    Column("item_id", KEY),
     Column("shipment_id", BigId),
     Column("from_state", String(16)),
     Column("to_state", String(16)),
@@ -181,8 +202,27 @@ api_tokens = Table(
     Column("facilities", JSON, nullable=False),
     Column("label", String(200), nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("expires_at", TS),
     Column("revoked_at", TS),
     UniqueConstraint("token_hash"),
+)
+
+#: When each token was last used, apart from `api_tokens`: a use must not move the reference
+#: version (migration 0008 triggers on `api_tokens`), or every request would empty the caches.
+token_uses = Table(
+    "token_uses",
+    metadata,
+    Column("token_id", BigId, ForeignKey("api_tokens.id"), primary_key=True),
+    Column("last_used_at", TS, nullable=False),
+)
+
+#: One row (id 1): the last microsecond stamp given to a changed order. Taken under its row lock
+#: at the end of a transaction, so stamps increase in commit order, across processes.
+sync_clock = Table(
+    "sync_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("micros", BigInteger, nullable=False),
 )
 
 settings = Table(
@@ -203,7 +243,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("claim_id", String(32), nullable=False),
     Column("method", String(8), nullable=False),
-    Column("path", String(500), nullable=False),
+    Column("path", String(2000), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("status_code", Integer),
@@ -226,8 +266,8 @@ routing_rules = Table(
 item_exclusions = Table(
     "item_exclusions",
     metadata,
-    Column("order_id", ID, primary_key=True),
-    Column("item_id", ID, primary_key=True),
+    Column("order_id", KEY, primary_key=True),
+    Column("item_id", KEY, primary_key=True),
     Column("facility_id", ID, primary_key=True),
     Column("created_at", TS, nullable=False),
 )
@@ -264,8 +304,8 @@ rejections = Table(
     "rejections",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("order_id", ID, ForeignKey("orders.id"), nullable=False),
-    Column("item_id", ID, nullable=False),
+    Column("order_id", KEY, ForeignKey("orders.id"), nullable=False),
+    Column("item_id", KEY, nullable=False),
     Column("shipment_id", BigId, ForeignKey("shipments.id"), nullable=False),
     Column("facility_id", ID, ForeignKey("facilities.id"), nullable=False),
     Column("product_id", ID, ForeignKey("products.id"), nullable=False),
@@ -319,7 +359,7 @@ outbox_events = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(32), nullable=False),
-    Column("order_id", ID, nullable=False),
+    Column("order_id", KEY, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", TS, nullable=False),
     UniqueConstraint("event_id"),
@@ -333,6 +373,9 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("event_types", JSON, nullable=False),
     Column("secret", String(200), nullable=False),
+    # After a rotation the old secret signs beside the new one until `previous_secret_until`.
+    Column("previous_secret", String(200)),
+    Column("previous_secret_until", TS),
     Column("active", Boolean, nullable=False),
     Column("disabled_reason", String(300)),
     Column("created_at", TS, nullable=False),
@@ -347,7 +390,7 @@ deliveries = Table(
     Column("event_id", BigId, ForeignKey("outbox_events.id"), nullable=False),
     Column("webhook_id", ID, ForeignKey("webhooks.id"), nullable=False),
     # Events of one order reach one endpoint in order: (webhook_id, order_id) is a line.
-    Column("order_id", ID, nullable=False),
+    Column("order_id", KEY, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", TS, nullable=False),

@@ -255,6 +255,7 @@ class OrderRepository:
                 "ship_to_longitude": address.longitude,
                 "body_hash": body_hash,
                 "created_at": now,
+                "updated_at": now,
             },
         )
         if result.first() is None:
