@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The client generator lives in a venv of its own: its pins clash with the project's.
+CODEGEN_TOOL  := openapi-python-client==0.29.1
+CODEGEN       := $(VENV)/codegen
+CODEGEN_STAMP := $(CODEGEN)/.installed-0.29.1
 
-.PHONY: demo test lint typecheck unit install clean bench
+.PHONY: demo test lint typecheck unit install clean bench codegen
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Reroute needs Python 3.11 or newer"'
@@ -15,6 +19,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(CODEGEN_STAMP):
+	test -d $(CODEGEN) || $(PYTHON) -m venv $(CODEGEN)
+	$(CODEGEN)/bin/python -m pip install --quiet '$(CODEGEN_TOOL)'
+	@touch $(CODEGEN_STAMP)
+
+codegen: $(CODEGEN_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/reroute demo
@@ -29,7 +40,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck
+test: lint typecheck codegen
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

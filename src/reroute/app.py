@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from reroute import __version__, pages
-from reroute.api import problems
+from reroute.api import openapi, problems
 from reroute.api.idempotency import IdempotencyMiddleware
 from reroute.api.limits import InputLimits
+from reroute.api.paths import RawPath
 from reroute.api.routers import (
     admin,
     cancellation,
@@ -62,9 +63,12 @@ def create_app(
             "Order management for retailers that fulfil online orders from their stores: "
             "store rejections, re-routing and Store Decline notifications."
         ),
+        docs_url=None,  # served offline by openapi.install
+        redoc_url=None,
     )
     app.state.context = context
     problems.install(app)
+    openapi.install(app)
     api = APIRouter(prefix="/api/v1")
     for module in (
         catalog,
@@ -80,6 +84,7 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(IdempotencyMiddleware, context=context)
+    app.add_middleware(RawPath)  # ids with "/" in paths (see reroute.api.paths)
     if session_secret is None:
         session_secret = Config().session_secret
     pages.install(app, context, session_secret)
