@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from reroute.api import rate_limit
 from reroute.domain.access import Principal, log_refusal
 from reroute.services.context import Context
 from reroute.services.tokens import REFUSED, authenticate, remembered, who_sent
@@ -43,13 +44,15 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """A token seen valid before costs no database read here: each transaction of the request
-    checks it first (`tokens.remembered`). Another is read in the thread pool."""
+    checks it first (`tokens.remembered`). Another is read in the thread pool. A caller past
+    its request limit is refused with 429 (`rate_limit`), which reads nothing either."""
     what = f"{request.method} {request.url.path}"
     if credentials is not None:
         token = credentials.credentials
         found = remembered(ctx, token)
         if found is not None:
             principal, check = found
+            rate_limit.check(ctx, principal)
             transaction_checks.set((*transaction_checks.get(), check))
             return principal
         authenticated = await run_in_threadpool(authenticate, ctx, token)
@@ -57,9 +60,15 @@ async def get_principal(
             sender = await run_in_threadpool(who_sent, ctx, token)
             log_refusal(sender, what, "", REFUSED)
             raise HTTPException(401, REFUSED, {"WWW-Authenticate": "Bearer"})
+        rate_limit.check(ctx, authenticated)
+        # Now remembered: its check runs in this request's transactions too, and notes its use.
+        found = remembered(ctx, token)
+        if found is not None:
+            transaction_checks.set((*transaction_checks.get(), found[1]))
         return authenticated
     session_principal = request.scope.get(SESSION_PRINCIPAL)
     if isinstance(session_principal, Principal):
+        rate_limit.check(ctx, session_principal)
         return session_principal
     detail = (
         "Send an API token as 'Authorization: Bearer <token>' "

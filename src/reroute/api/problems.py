@@ -19,6 +19,7 @@ from reroute.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    PreconditionFailed,
     Unauthenticated,
 )
 
@@ -34,6 +35,7 @@ STATUS_OF_ERROR: dict[type[DomainError], int] = {
     Invalid: 422,
     Busy: 503,
     Unauthenticated: 401,
+    PreconditionFailed: 412,
 }
 
 
@@ -112,6 +114,7 @@ def install(app: FastAPI) -> None:
             404: NotFound.title,
             405: "Method not allowed",
             413: "Content too large",
+            429: "Too many requests",
         }
         response = problem(
             exc.status_code,

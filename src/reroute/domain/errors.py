@@ -35,6 +35,13 @@ class Unauthenticated(DomainError):
     title = "Not signed in"
 
 
+class PreconditionFailed(DomainError):
+    """`If-Match` names a version that is no longer the current one: someone else saved a
+    change first (HTTP 412). Nothing was written."""
+
+    title = "Precondition failed"
+
+
 class Busy(DomainError):
     """Concurrent writers kept colliding; nothing was written and a retry will do (HTTP 503)."""
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+#: The highest per-token request limit an admin may set (per minute).
+MOST_REQUESTS_PER_MINUTE = 1_000_000
+
 
 @dataclass(frozen=True)
 class RuntimeSettings:
@@ -14,6 +17,9 @@ class RuntimeSettings:
     partial_rejection: bool = True
     #: Route a new order as soon as it is created (off: it waits for a batch run).
     route_on_create: bool = True
+    #: Requests each API token (or signed-in user) may send per minute, in each API process;
+    #: 0: no limit.
+    requests_per_minute_per_token: int = 0
 
     def merged(self, overrides: dict[str, Any]) -> RuntimeSettings:
         known = {f.name for f in fields(self)}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
+from reroute.api import etag
 from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.services import routing_batch, routing_rules
@@ -39,23 +40,34 @@ RulesBody = Annotated[
 ]
 
 
-@router.get("/rules", response_model=RulesOut)
-def get_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
-    """The rules in force; `default` is true while none were saved."""
+@router.get("/rules", response_model=RulesOut, responses=etag.NOT_MODIFIED)
+def get_rules(ctx: ContextDep, actor: ActorDep, if_none_match: etag.IfNoneMatch = None) -> Response:
+    """The rules in force; `default` is true while none were saved. The `ETag` goes back as
+    `If-Match` on `PUT`, and as `If-None-Match` here (304 while nothing changed)."""
     document, is_default = routing_rules.get_rules(ctx, actor)
-    return RulesOut(default=is_default, document=document)
+    return etag.answer(RulesOut(default=is_default, document=document), if_none_match)
 
 
 @router.put("/rules", response_model=RulesOut)
-def put_rules(body: RulesBody, ctx: ContextDep, actor: ActorDep) -> RulesOut:
-    """Replace the rules; refused with every bad path listed (422) unless all of it is valid."""
-    return RulesOut(default=False, document=routing_rules.put_rules(ctx, body, actor))
+def put_rules(
+    body: RulesBody, ctx: ContextDep, actor: ActorDep, if_match: etag.IfMatch = None
+) -> Response:
+    """Replace the rules; refused with every bad path listed (422) unless all of it is valid.
+    With `If-Match` (the `ETag` read), refused with 412 if another admin saved first."""
+
+    def still_current(document: dict[str, Any], is_default: bool) -> bool:
+        shown = etag.tag_of_model(RulesOut(default=is_default, document=document))
+        return etag.match(if_match, shown)
+
+    precondition = still_current if if_match is not None else None
+    saved = routing_rules.put_rules(ctx, body, actor, precondition)
+    return etag.answer(RulesOut(default=False, document=saved))
 
 
 @router.delete("/rules", response_model=RulesOut)
-def reset_rules(ctx: ContextDep, actor: ActorDep) -> RulesOut:
+def reset_rules(ctx: ContextDep, actor: ActorDep) -> Response:
     """Forget the saved rules: the defaults apply again."""
-    return RulesOut(default=True, document=routing_rules.reset_rules(ctx, actor))
+    return etag.answer(RulesOut(default=True, document=routing_rules.reset_rules(ctx, actor)))
 
 
 @router.post("/runs", response_model=RunOut)

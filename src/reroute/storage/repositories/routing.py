@@ -30,6 +30,9 @@ _RULES = select(routing_rules.c.document).where(routing_rules.c.id == 1)
 _FORGET_RULES = delete(routing_rules)
 _DROP_RULES = delete(routing_rules).where(routing_rules.c.id == 1)
 _PUT_RULES = insert(routing_rules)
+#: The key of the transaction-scoped advisory lock that orders writers of the rules document.
+RULES_LOCK = 0x52554C4553  # "RULES"
+_LOCK_RULES = select(func.pg_advisory_xact_lock(RULES_LOCK))
 
 _l = inventory_levels
 _PROMISABLE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
@@ -107,6 +110,13 @@ class RoutingRepository:
         self.conn.execute(
             _PUT_RULES, {"id": 1, "document": document, "updated_by": actor, "updated_at": now}
         )
+
+    def lock_rules(self) -> None:
+        """Hold the rules document until the transaction ends, saved or not (a row lock
+        cannot hold a document that has no row yet): on PostgreSQL an advisory lock, on
+        SQLite the write transaction already holds the whole database."""
+        if self.postgres:
+            self.conn.execute(_LOCK_RULES)
 
     def forget_rules(self) -> None:
         self.conn.execute(_FORGET_RULES)
