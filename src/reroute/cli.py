@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -66,17 +67,78 @@ def token_create(
         typer.Option("--facility", help="A facility of an associate (repeat for more)."),
     ] = None,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="Refused from this many days on (default: never)."),
+    ] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Print a new API token, and nothing else, on standard output."""
     context = build_context(_config(database_url))
     upgrade(context.db)
     try:
-        token, _ = tokens.create_token(context, role, facility or [], label, SYSTEM)
+        token, _ = tokens.create_token(
+            context, role, facility or [], label, SYSTEM, expires_in_days=expires_in_days
+        )
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
     typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(database_url: DatabaseOpt = None) -> None:
+    """Every token with its role, facilities, label, and when it was made, last used and
+    expires (never the token itself)."""
+    from rich.table import Table
+
+    from reroute.domain.clock import utcnow
+
+    context = build_context(_config(database_url))
+    upgrade(context.db)
+    try:
+        found = tokens.list_tokens(context, SYSTEM)
+    finally:
+        context.db.dispose()
+    now = utcnow()
+    table = Table()
+    for title in ("ID", "Role", "Facilities", "Label", "Created", "Last used", "Expires", "State"):
+        table.add_column(title, overflow="fold")  # a narrow terminal wraps, never cuts
+    for t in found:
+        state = "revoked" if t.revoked else "expired" if t.expired(now) else "active"
+        table.add_row(
+            str(t.id),
+            t.role,
+            escape(", ".join(t.facilities)),
+            escape(t.label),
+            _minute(t.created_at),
+            _minute(t.last_used_at) or "never",
+            _minute(t.expires_at) or "never",
+            state,
+        )
+    Console().print(table)
+
+
+def _minute(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else ""
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The token's id.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Revoke a token: every process refuses it from its next request on."""
+    context = build_context(_config(database_url))
+    upgrade(context.db)
+    try:
+        tokens.revoke_token(context, token_id, SYSTEM)
+    except DomainError as exc:
+        err.print(f"[red]{escape(exc.detail)}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        context.db.dispose()
+    err.print(f"Revoked token {token_id}.", highlight=False)
 
 
 @user_app.command("create")

@@ -70,6 +70,7 @@ class Request:
     answered: int | None  # None: the connection was reset, or the answer trickled
     at: float
     host: str = ""  # the Host header
+    signature: str = ""  # the webhook-signature header (space-separated signatures)
 
 
 @dataclass
@@ -287,6 +288,7 @@ class Receiver:
             answered,
             time.monotonic(),
             headers.get("host", ""),
+            headers.get("webhook-signature", ""),
         )
         with self._changed:
             state = self._state
@@ -486,16 +488,16 @@ def assert_exactly_the_feed_in_order(receiver: Receiver, events: list[dict[str, 
 
 
 def read_feed(client: Any, headers: dict[str, str], after: int = 0) -> list[dict[str, Any]]:
-    """Every event of GET /api/v1/events after the cursor, page by page."""
+    """Every event of GET /api/v1/events after the event numbered `after`, page by page (the
+    first page by `after`, the next ones by the `next_cursor` each page gives)."""
     found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"after": after, "limit": 1000}
     for _ in range(1000):
-        response = client.get(
-            "/api/v1/events", params={"after": after, "limit": 1000}, headers=headers
-        )
+        response = client.get("/api/v1/events", params=params, headers=headers)
         assert response.status_code == 200, response.text
         page = response.json()
-        if not page["events"]:
+        if not page["items"]:
             return found
-        found.extend(page["events"])
-        after = page["next_cursor"]
+        found.extend(page["items"])
+        params = {"cursor": page["next_cursor"], "limit": 1000}
     raise AssertionError("the event feed did not end")

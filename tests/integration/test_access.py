@@ -45,6 +45,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def tokens_listed(client: TestClient, admin: dict[str, str]) -> list[Any]:
+    """The tokens as listed, without when each was last used (the listing's own token moves)."""
+    listed: list[Any] = client.get("/api/v1/tokens", headers=admin).json()
+    return [{k: v for k, v in t.items() if k != "last_used_at"} for t in listed]
+
+
 def assert_refused(response: Any, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -102,6 +108,8 @@ def test_an_admin_creates_a_token_that_works_and_is_stored_only_as_a_hash(
     assert all(token not in str(row.values()) for row in stored)
     listed = client.get("/api/v1/tokens", headers=admin).json()
     mine = [t for t in listed if t["token_id"] == created["token_id"]]
+    assert mine[0].pop("created_at")
+    mine[0].pop("last_used_at")  # recorded from its second request in this process on
     assert mine == [
         {
             "token_id": created["token_id"],
@@ -109,6 +117,8 @@ def test_an_admin_creates_a_token_that_works_and_is_stored_only_as_a_hash(
             "facilities": [],
             "label": "loader",
             "revoked": False,
+            "expires_at": None,
+            "expired": False,
         }
     ]
     assert all("token" not in t for t in listed)
@@ -135,18 +145,19 @@ def test_only_an_admin_creates_lists_or_revokes_tokens(
     store = put_facility(client, admin)
     headers = make_token(context, role, [store] if role is Role.ASSOCIATE else None)
     victim = client.post("/api/v1/tokens", json={"role": "integration"}, headers=admin).json()
-    before = client.get("/api/v1/tokens", headers=admin).json()
+    assert client.get("/api/v1/facilities", headers=headers).status_code == 200  # its use noted
+    before = tokens_listed(client, admin)
     assert_refused(client.post("/api/v1/tokens", json={"role": "admin"}, headers=headers), 403)
     assert_refused(client.get("/api/v1/tokens", headers=headers), 403)
     assert_refused(client.delete(f"/api/v1/tokens/{victim['token_id']}", headers=headers), 403)
-    assert client.get("/api/v1/tokens", headers=admin).json() == before
+    assert tokens_listed(client, admin) == before
     assert client.get("/api/v1/facilities", headers=bearer(victim["token"])).status_code == 200
 
 
 def test_a_token_request_that_does_not_fit_its_role_is_refused_and_creates_nothing(
     client: TestClient, admin: dict[str, str], subtests: pytest.Subtests
 ) -> None:
-    before = client.get("/api/v1/tokens", headers=admin).json()
+    before = tokens_listed(client, admin)
     for body, status in [
         ({"role": "associate"}, 422),
         ({"role": "integration", "facilities": [new_id("F")]}, 422),
@@ -155,7 +166,7 @@ def test_a_token_request_that_does_not_fit_its_role_is_refused_and_creates_nothi
     ]:
         with subtests.test(**body):
             assert_refused(client.post("/api/v1/tokens", json=body, headers=admin), status)
-            assert client.get("/api/v1/tokens", headers=admin).json() == before
+            assert tokens_listed(client, admin) == before
 
 
 # Roles ------------------------------------------------------------------------------------
@@ -191,12 +202,12 @@ def test_an_associate_reads_its_own_facility(
     assert level.status_code == 200
     assert level.json()["quantity_on_hand"] == 5
     ledger = client.get(f"/api/v1/facilities/{a}/inventory/{product}/ledger", headers=associate)
-    assert ledger.status_code == 200 and len(ledger.json()) == 1
+    assert ledger.status_code == 200 and len(ledger.json()["items"]) == 1
     shipments = client.get(f"/api/v1/facilities/{a}/shipments", headers=associate)
     assert shipments.status_code == 200
     assert shipments.json() == {"total": 0, "shipments": []}
     assert client.get(f"/api/v1/facilities/{a}", headers=associate).status_code == 200
-    listed = client.get("/api/v1/facilities", headers=associate).json()
+    listed = client.get("/api/v1/facilities", headers=associate).json()["items"]
     assert [f["facility_id"] for f in listed] == [a]
     assert client.get(f"/api/v1/products/{product}", headers=associate).status_code == 200
 
@@ -231,7 +242,7 @@ def test_an_associate_of_two_facilities_reads_both(
     for store in (a, b):
         path = f"/api/v1/facilities/{store}/inventory/{product}"
         assert client.get(path, headers=associate).status_code == 200
-    listed = client.get("/api/v1/facilities", headers=associate).json()
+    listed = client.get("/api/v1/facilities", headers=associate).json()["items"]
     assert sorted(f["facility_id"] for f in listed) == sorted([a, b])
 
 
@@ -312,12 +323,12 @@ def test_token_create_binds_an_associate_to_its_facilities(
 def test_token_create_for_an_associate_without_a_facility_fails_and_prints_no_token(
     admin: dict[str, str], client: TestClient, database_url: str
 ) -> None:
-    before = client.get("/api/v1/tokens", headers=admin).json()
+    before = tokens_listed(client, admin)
     result = run_cli("token", "create", "--role", "associate", "--database-url", database_url)
     assert result.exit_code != 0
     assert result.stdout == ""
     assert "facility" in result.stderr
-    assert client.get("/api/v1/tokens", headers=admin).json() == before
+    assert tokens_listed(client, admin) == before
 
 
 # Settings ---------------------------------------------------------------------------------
@@ -330,6 +341,7 @@ def test_settings_start_at_their_defaults(client: TestClient, admin: dict[str, s
         "mfg_id": MFG_ID,
         "partial_rejection": True,
         "route_on_create": True,
+        "requests_per_minute_per_token": 0,
     }
 
 
@@ -344,7 +356,12 @@ def test_patching_settings_changes_only_the_fields_given(
 ) -> None:
     response = client.patch("/api/v1/settings", json={"partial_rejection": False}, headers=admin)
     assert response.status_code == 200, response.text
-    expected = {"mfg_id": MFG_ID, "partial_rejection": False, "route_on_create": True}
+    expected = {
+        "mfg_id": MFG_ID,
+        "partial_rejection": False,
+        "route_on_create": True,
+        "requests_per_minute_per_token": 0,
+    }
     assert response.json() == expected
     response = client.patch("/api/v1/settings", json={"mfg_id": "22222"}, headers=admin)
     expected["mfg_id"] = "22222"
@@ -371,6 +388,7 @@ def test_a_settings_patch_of_the_wrong_type_answers_422_and_changes_nothing(
                 "mfg_id": MFG_ID,
                 "partial_rejection": True,
                 "route_on_create": True,
+                "requests_per_minute_per_token": 0,
             }
 
 

@@ -86,7 +86,7 @@ def attempt_logs(client: TestClient, admin: Headers, webhook: str) -> list[Any]:
         f"/api/v1/webhooks/{webhook}/deliveries", params={"limit": 500}, headers=admin
     )
     assert response.status_code == 200, response.text
-    found: list[Any] = response.json()
+    found: list[Any] = response.json()["items"]
     return found
 
 

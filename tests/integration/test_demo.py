@@ -131,7 +131,7 @@ def test_the_token_in_the_sign_in_lines_authenticates_against_the_api(
             "/api/v1/facilities", headers={"Authorization": f"Bearer {match.group()}"}
         )
         assert answer.status_code == 200
-        assert len(answer.json()) == 27
+        assert len(answer.json()["items"]) == 27
         refused = client.get("/api/v1/facilities", headers={"Authorization": "Bearer rr_nope"})
         assert refused.status_code == 401
 

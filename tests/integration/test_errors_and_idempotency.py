@@ -322,7 +322,7 @@ def test_a_repeated_stock_count_with_the_same_key_has_no_second_effect(
     assert again.json() == first.json()
     level = client.get(path, headers=admin).json()
     assert level["quantity_on_hand"] == 3
-    ledger = client.get(path + "/ledger", headers=admin).json()
+    ledger = client.get(path + "/ledger", headers=admin).json()["items"]
     assert [r["qoh_diff"] for r in ledger] == [-2, 5]
 
 

@@ -57,32 +57,58 @@ def page(client: TestClient, headers: Headers, **params: Any) -> Any:
 def test_events_come_in_the_order_written_and_page_with_the_cursor(
     client: TestClient, admin: Headers
 ) -> None:
-    assert page(client, admin) == {"events": [], "next_cursor": 0}
+    empty = page(client, admin)
+    assert empty["items"] == [] and empty["next_cursor"]
     written = write_events(client, admin)
     everything = page(client, admin)
-    assert [(e["type"], e["order_id"]) for e in everything["events"]] == written
-    assert [(e["body"]["eventTypeID"], e["body"]["orderID"]) for e in everything["events"]] == (
+    assert [(e["type"], e["order_id"]) for e in everything["items"]] == written
+    assert [(e["body"]["eventTypeID"], e["body"]["orderID"]) for e in everything["items"]] == (
         written
     )
-    cursors = [e["cursor"] for e in everything["events"]]
+    cursors = [e["cursor"] for e in everything["items"]]
     assert cursors == sorted(set(cursors))
-    assert everything["next_cursor"] == cursors[-1]
+    # From the start by the empty feed's cursor: it read on from where it was.
+    assert [e["cursor"] for e in page(client, admin, cursor=empty["next_cursor"])["items"]] == (
+        cursors
+    )
+    pages, cursor = [], everything["next_cursor"]
+    params: dict[str, Any] = {"limit": 3}
+    for _ in range(10):
+        got = page(client, admin, **params)
+        pages.append([e["cursor"] for e in got["items"]])
+        assert got["next_cursor"], "the feed's next_cursor is never null"
+        if not got["items"]:
+            # An empty page leaves the cursor where it was: polling it later reads on.
+            assert got["next_cursor"] == params["cursor"]
+            break
+        params = {"limit": 3, "cursor": got["next_cursor"]}
+    assert pages == [cursors[0:3], cursors[3:6], cursors[6:7], []]
+    # The last page's cursor of the first read says the same as the paged read's.
+    assert page(client, admin, cursor=cursor)["items"] == []
+
+
+def test_after_still_pages_by_the_events_cursor_numbers(client: TestClient, admin: Headers) -> None:
+    """Integrators who keep an event's `cursor` number read on with `after=`, as before."""
+    write_events(client, admin)
+    cursors = [e["cursor"] for e in page(client, admin)["items"]]
     pages, after = [], 0
     for _ in range(10):
         got = page(client, admin, after=after, limit=3)
-        pages.append([e["cursor"] for e in got["events"]])
-        if not got["events"]:
-            assert got["next_cursor"] == after  # an empty page leaves the cursor where it was
+        pages.append([e["cursor"] for e in got["items"]])
+        if not got["items"]:
             break
-        assert got["next_cursor"] == got["events"][-1]["cursor"]
-        after = got["next_cursor"]
+        after = got["items"][-1]["cursor"]
     assert pages == [cursors[0:3], cursors[3:6], cursors[6:7], []]
-    # Reading on from the middle, and from past the end.
-    assert [e["cursor"] for e in page(client, admin, after=cursors[4])["events"]] == cursors[5:]
-    assert page(client, admin, after=cursors[-1] + 100) == {
-        "events": [],
-        "next_cursor": cursors[-1] + 100,
-    }
+    # Reading on from the middle, and from past the end; then on by the cursor it gives.
+    middle = page(client, admin, after=cursors[4])
+    assert [e["cursor"] for e in middle["items"]] == cursors[5:]
+    assert page(client, admin, cursor=middle["next_cursor"])["items"] == []
+    past = page(client, admin, after=cursors[-1] + 100)
+    assert past["items"] == []
+    write_events(client, admin)
+    assert page(client, admin, cursor=past["next_cursor"])["items"] == []
+    newer = page(client, admin, cursor=middle["next_cursor"])["items"]
+    assert len(newer) == 7 and newer[0]["cursor"] > cursors[-1]
 
 
 def test_each_event_has_a_unique_id_and_its_creation_time(
@@ -110,7 +136,7 @@ def test_the_feeds_ids_and_bodies_are_what_webhooks_deliver(
         assert list(json.loads(delivered)) == list(event["body"])  # key order too
     response = client.get(f"/api/v1/webhooks/{webhook}/deliveries", headers=admin)
     assert response.status_code == 200, response.text
-    by_message = {d["message_id"]: d for d in response.json()}
+    by_message = {d["message_id"]: d for d in response.json()["items"]}
     assert set(by_message) == {e["event_id"] for e in events}
     for event in events:
         delivery = by_message[event["event_id"]]
@@ -122,7 +148,7 @@ def test_integrations_read_the_feed_associates_do_not(
 ) -> None:
     write_events(client, admin)
     integration = make_token(context, Role.INTEGRATION)
-    assert len(page(client, integration)["events"]) == 7
+    assert len(page(client, integration)["items"]) == 7
     facility = put_facility(client, admin)
     associate = make_token(context, Role.ASSOCIATE, [facility])
     assert client.get("/api/v1/events", headers=associate).status_code == 403
@@ -130,12 +156,17 @@ def test_integrations_read_the_feed_associates_do_not(
 
 
 def test_bad_cursors_and_limits_are_refused(client: TestClient, admin: Headers) -> None:
+    good = page(client, admin)["next_cursor"]
     for params in (
         {"limit": 0},
         {"limit": 1001},
         {"after": -1},
         {"after": "last"},
         {"limit": "many"},
+        {"cursor": "not-a-cursor"},
+        {"cursor": "x" * 3000},
+        {"cursor": "\x00"},
+        {"cursor": good, "after": 3},
     ):
         response = client.get("/api/v1/events", params=params, headers=admin)
         assert response.status_code == 422, (params, response.text)

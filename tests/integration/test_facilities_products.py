@@ -60,7 +60,7 @@ def test_putting_a_known_facility_again_replaces_it_and_answers_200(
     assert (shown["latitude"], shown["longitude"]) == (-33.87, 151.21)
     # A replacement, not a merge: what the new body leaves out is back at its default.
     assert (shown["safety_stock"], shown["sequence"]) == (0, None)
-    listed = client.get("/api/v1/facilities", headers=admin).json()
+    listed = client.get("/api/v1/facilities", headers=admin).json()["items"]
     assert [f["facility_id"] for f in listed].count(facility_id) == 1
 
 
@@ -76,7 +76,7 @@ def test_the_facility_list_shows_every_facility_in_id_order(
     ids = [put_facility(client, admin) for _ in range(3)]
     response = client.get("/api/v1/facilities", headers=admin)
     assert response.status_code == 200
-    assert [f["facility_id"] for f in response.json()] == sorted(ids)
+    assert [f["facility_id"] for f in response.json()["items"]] == sorted(ids)
 
 
 def test_an_unknown_facility_answers_404(client: TestClient, admin: dict[str, str]) -> None:
@@ -137,7 +137,10 @@ def test_a_bad_facility_id_in_the_path_is_refused(
     response = client.put("/api/v1/facilities/no%20spaces", json=facility_body(), headers=admin)
     assert response.status_code == 422
     assert [p.rsplit(".", 1)[-1] for p in error_paths(response)] == ["facility_id"]
-    assert client.get("/api/v1/facilities", headers=admin).json() == []
+    assert client.get("/api/v1/facilities", headers=admin).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 def test_a_replacement_with_a_bad_field_leaves_the_facility_as_it_was(

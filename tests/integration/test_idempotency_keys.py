@@ -258,7 +258,7 @@ def test_a_repeat_sent_right_after_the_answer_replays_it(
         assert (first.status_code, again.status_code) == (200, 200)
         assert again.headers["idempotent-replayed"] == "true"
         assert again.content == first.content
-    ledger = client.get(path + "/ledger", headers=admin).json()
+    ledger = client.get(path + "/ledger", headers=admin).json()["items"]
     assert len(ledger) == 5
 
 

@@ -422,7 +422,7 @@ def test_an_order_whose_domain_rules_fail_is_reported_on_the_line_of_the_field(
         row[ORDER_COLUMNS.index("ship_to_latitude")] = ""
     path = write_csv(tmp_path / "orders.csv", ORDER_COLUMNS, rows)
     assert refused(context, "orders", path) == [
-        "orders.csv:2: ship_to: A shipped order needs ship-to latitude and longitude.",
+        "orders.csv:2: ship_to: Give both ship-to latitude and longitude, or neither.",
         "orders.csv:3: item_id: Item id '1' is repeated.",
     ]
 

@@ -107,7 +107,7 @@ def test_the_ledger_lists_every_move_newest_first_with_its_cause(
     count_stock(client, admin, facility, product, 9)
     response = client.get(inventory_path(facility, product) + "/ledger", headers=admin)
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["items"]
     assert [(r["cause"], r["qoh_diff"], r["atp_diff"], r["reserved_diff"]) for r in rows] == [
         ("stock_count", 4, 4, 0),
         ("reserve", 0, -2, 2),
@@ -118,24 +118,25 @@ def test_the_ledger_lists_every_move_newest_first_with_its_cause(
     assert rows[0]["reference"].startswith("token:")
 
 
-def test_the_ledger_pages_on_with_before_id(client: TestClient, admin: dict[str, str]) -> None:
+def test_the_ledger_pages_on_with_the_cursor(client: TestClient, admin: dict[str, str]) -> None:
     facility, product = put_facility(client, admin), put_product(client, admin)
     for quantity in range(1, 8):
         count_stock(client, admin, facility, product, quantity)
     ledger = inventory_path(facility, product) + "/ledger"
     everything = client.get(ledger, headers=admin).json()
-    assert len(everything) == 7
-    pages, before = [], None
-    while True:
-        params: dict[str, int] = {"limit": 3}
-        if before is not None:
-            params["before_id"] = before
+    assert len(everything["items"]) == 7 and everything["next_cursor"] is None
+    everything = everything["items"]
+    pages, cursor = [], None
+    for _ in range(10):
+        params: dict[str, int | str] = {"limit": 3}
+        if cursor is not None:
+            params["cursor"] = cursor
         page = client.get(ledger, params=params, headers=admin).json()
-        if not page:
+        assert len(page["items"]) <= 3
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
             break
-        assert len(page) <= 3
-        pages.append(page)
-        before = page[-1]["id"]
     assert [len(p) for p in pages] == [3, 3, 1]
     assert [row for page in pages for row in page] == everything
 
@@ -151,7 +152,7 @@ def test_the_ledger_of_one_level_leaves_out_the_others(
     count_stock(client, admin, facility, product, 2)
     count_stock(client, admin, facility, other, 6)
     rows = client.get(inventory_path(facility, product) + "/ledger", headers=admin).json()
-    assert [r["qoh_diff"] for r in rows] == [2]
+    assert [r["qoh_diff"] for r in rows["items"]] == [2]
 
 
 def test_a_count_at_an_unknown_facility_or_of_an_unknown_product_answers_404_and_writes_nothing(
@@ -184,7 +185,7 @@ def test_ledger_paging_parameters_out_of_range_answer_422(
 ) -> None:
     facility, product = put_facility(client, admin), put_product(client, admin)
     ledger = inventory_path(facility, product) + "/ledger"
-    for params in ({"limit": 0}, {"limit": 1001}, {"before_id": 0}, {"before_id": "x"}):
+    for params in ({"limit": 0}, {"limit": 1001}, {"cursor": "0"}, {"cursor": "x" * 2001}):
         response = client.get(ledger, params=params, headers=admin)
         assert response.status_code == 422, params
         assert response.headers["content-type"] == "application/problem+json"

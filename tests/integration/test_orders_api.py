@@ -58,6 +58,8 @@ def test_a_new_order_answers_201_with_its_items_queued_and_a_history_row_each(
             "state": "queued",
             "facility_id": None,
             "shipment_id": None,
+            "unit_price": None,
+            "currency": None,
         },
         {
             "item_id": "2",
@@ -66,6 +68,8 @@ def test_a_new_order_answers_201_with_its_items_queued_and_a_history_row_each(
             "state": "queued",
             "facility_id": None,
             "shipment_id": None,
+            "unit_price": None,
+            "currency": None,
         },
     ]
     assert order["shipments"] == []

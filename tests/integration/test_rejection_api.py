@@ -71,7 +71,7 @@ def ledger(client: TestClient, admin: Headers, facility_id: str, product_id: str
         f"/api/v1/facilities/{facility_id}/inventory/{product_id}/ledger", headers=admin
     )
     assert response.status_code == 200, response.text
-    return list(reversed(response.json()))
+    return list(reversed(response.json()["items"]))
 
 
 def reject(
@@ -347,7 +347,7 @@ def test_the_record_and_the_order_history_keep_reason_facility_comment_and_who(
     assert response.status_code == 200, response.text
     assert qoh_atp(client, admin, ex.store, ex.product) == (5, 3)  # ATP only, like DAMAGED
 
-    (row,) = rejections(client, admin)["rejections"]
+    (row,) = rejections(client, admin)["items"]
     assert row["order_id"] == ex.a["order_id"]
     assert (row["item_id"], row["shipment_id"], row["facility_id"]) == ("1", old_shipment, ex.store)
     assert (row["product_id"], row["quantity"]) == (ex.product, 1)
@@ -379,7 +379,7 @@ def test_a_rejection_without_a_reason_is_the_default_decline_and_only_releases(
     assert qoh_atp(client, admin, ex.store, ex.product) == (5, 4)
     assert last_ledger_moves(client, admin, ex.store, ex.product, 1) == [("release", 0, 1)]
     assert where(read(client, admin, ex.b["order_id"])) == {"1": ("ready", ex.store)}
-    (row,) = rejections(client, admin)["rejections"]
+    (row,) = rejections(client, admin)["items"]
     assert row["reason_id"] is None
 
 
@@ -487,7 +487,7 @@ def test_the_same_rejection_again_without_a_key_is_409_saying_it_is_no_longer_th
     assert "nothing was changed" in detail
     assert reject_shipment(client, admin, shipment_id, "DAMAGED").status_code == 409
     assert footprint(context) == before
-    assert len(rejections(client, admin)["rejections"]) == 1
+    assert len(rejections(client, admin)["items"]) == 1
     assert qoh_atp(client, admin, ex.store, ex.product) == (5, 3)
 
 
@@ -506,7 +506,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_makes_one_rejection_onl
     assert second.headers["idempotent-replayed"] == "true"
     assert second.json() == first.json()
     assert footprint(context) == before
-    assert len(rejections(client, admin)["rejections"]) == 1
+    assert len(rejections(client, admin)["items"]) == 1
     assert qoh_atp(client, admin, ex.store, ex.product) == (5, 3)
 
 
@@ -527,7 +527,7 @@ def test_an_associate_of_another_facility_gets_404_and_one_of_the_facility_may_r
     at_store = make_token(context, Role.ASSOCIATE, [ex.store])
     answer = rejected_ok(client, at_store, ex.a, reason_id="DAMAGED")
     assert answer["routed"][0]["facility_id"] == ex.other
-    (row,) = rejections(client, admin)["rejections"]
+    (row,) = rejections(client, admin)["items"]
     creator = read(client, admin, ex.a["order_id"])["history"][0]["actor"]
     assert row["actor"] != creator  # the associate, not the admin who created the order
 
@@ -556,7 +556,7 @@ def test_rejections_are_listed_newest_first_and_filtered_by_facility_reason_and_
     moved = read(client, admin, shirts[1]["order_id"])  # now at the south store
     rejected_ok(client, admin, moved, reason_id="WORN_DISPLAY")
 
-    every = rejections(client, admin)["rejections"]
+    every = rejections(client, admin)["items"]
     assert [(r["order_id"], r["facility_id"]) for r in every] == [
         (shirts[1]["order_id"], south),
         (shirts[1]["order_id"], north),
@@ -567,7 +567,7 @@ def test_rejections_are_listed_newest_first_and_filtered_by_facility_reason_and_
     assert ids == sorted(ids, reverse=True)
 
     def orders_of(headers: Headers = admin, **params: Any) -> list[str]:
-        return [r["order_id"] for r in rejections(client, headers, **params)["rejections"]]
+        return [r["order_id"] for r in rejections(client, headers, **params)["items"]]
 
     assert orders_of(facility_id=south) == [shirts[1]["order_id"]]
     assert orders_of(reason_id="DAMAGED") == [shirts[1]["order_id"], shirts[0]["order_id"]]
@@ -578,7 +578,12 @@ def test_rejections_are_listed_newest_first_and_filtered_by_facility_reason_and_
     ]
     assert orders_of(reason_id="NOT_IN_STOCK") == []
     assert orders_of(limit=1) == [shirts[1]["order_id"]]
-    assert orders_of(before_id=ids[1]) == [hats[0]["order_id"], shirts[0]["order_id"]]
+    first = rejections(client, admin, limit=2)
+    assert [r["id"] for r in first["items"]] == ids[:2]
+    rest = rejections(client, admin, limit=2, cursor=first["next_cursor"])
+    assert [r["order_id"] for r in rest["items"]] == [hats[0]["order_id"], shirts[0]["order_id"]]
+    assert rest["next_cursor"] is None
+    assert rest["last_7_days"] == first["last_7_days"]
 
     # An associate reads their own facility's rejections and counts only.
     at_south = make_token(context, Role.ASSOCIATE, [south])
@@ -619,7 +624,7 @@ def test_rejections_are_filtered_by_time_and_counted_over_24_hours_and_7_days(
     }
 
     def orders_of(**params: Any) -> Counter[str]:
-        return Counter(r["order_id"] for r in rejections(client, admin, **params)["rejections"])
+        return Counter(r["order_id"] for r in rejections(client, admin, **params)["items"])
 
     since = (now - timedelta(days=5)).isoformat()
     until = (now - timedelta(days=1)).isoformat()

@@ -56,7 +56,7 @@ def check_invariants(context: Context) -> None:
 
 def records_by_order(client: TestClient, admin: Headers) -> dict[str, list[tuple[Any, ...]]]:
     found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for r in rejections(client, admin)["rejections"]:
+    for r in rejections(client, admin)["items"]:
         found[r["order_id"]].append((r["item_id"], r["reason_id"], r["cascaded"], r["comment"]))
     return dict(found)
 

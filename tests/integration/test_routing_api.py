@@ -474,7 +474,9 @@ def test_routing_reserves_at_the_chosen_facility_with_reserve_rows_in_the_ledger
     order = create(client, admin, [(a, 2), (b, 1), (a, 1)])
     assert counters(level(client, admin, chosen, a)) == (5, 2, 3)
     assert counters(level(client, admin, chosen, b)) == (3, 2, 1)
-    ledger = client.get(f"/api/v1/facilities/{chosen}/inventory/{a}/ledger", headers=admin).json()
+    ledger = client.get(f"/api/v1/facilities/{chosen}/inventory/{a}/ledger", headers=admin).json()[
+        "items"
+    ]
     reserves = sorted(
         (r["reference"], r["qoh_diff"], r["atp_diff"]) for r in ledger if r["cause"] == "reserve"
     )

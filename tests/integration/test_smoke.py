@@ -17,5 +17,5 @@ def test_a_stock_count_sets_qoh_and_atp_and_writes_one_ledger_row(
     assert (level["quantity_on_hand"], level["available_to_promise"]) == (3, 3)
     ledger = client.get(
         f"/api/v1/facilities/{facility}/inventory/{product}/ledger", headers=admin
-    ).json()
+    ).json()["items"]
     assert [(r["qoh_diff"], r["atp_diff"]) for r in ledger] == [(-2, -2), (5, 5)]

@@ -111,8 +111,10 @@ def test_order_item_id_is_null_except_in_cancel_item(event_type: EventType) -> N
     assert body["eventTypeID"] == str(event_type)
     expected = "12121212" if event_type is EventType.CANCEL_ITEM else None
     assert body["orderItemID"] == expected
-    # Every type has the same shape.
-    assert list(body) == list(json.loads(EXAMPLE))
+    # Every type has the same shape; a fulfilled shipment adds its tracking at the end.
+    tracking = ["carrier", "trackingNumber", "trackingURL"]
+    extra = tracking if event_type is EventType.FULFILLED_SHIPMENT else []
+    assert list(body) == list(json.loads(EXAMPLE)) + extra
 
 
 def test_event_type_ids_are_the_documented_words() -> None:
@@ -121,6 +123,9 @@ def test_event_type_ids_are_the_documented_words() -> None:
         "cancel_shipment",
         "cancel_item",
         "ready_shipment",
+        "fulfilled_shipment",
+        "backorder_item",
+        "customer_care_item",
     ]
 
 

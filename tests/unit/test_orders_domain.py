@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -81,14 +82,38 @@ def test_a_pickup_order_needs_no_ship_to_coordinates() -> None:
 
 @pytest.mark.parametrize(
     "ship_to",
-    [Address(), Address(latitude=41.88), Address(longitude=-87.63)],
-    ids=["none", "no-longitude", "no-latitude"],
+    [Address(latitude=41.88), Address(longitude=-87.63)],
+    ids=["no-longitude", "no-latitude"],
 )
 @pytest.mark.parametrize("method", ["standard", "express", "same_day"])
-def test_a_shipped_order_without_both_coordinates_is_refused(ship_to: Address, method: str) -> None:
+def test_a_shipped_order_with_only_one_coordinate_is_refused(ship_to: Address, method: str) -> None:
     with pytest.raises(Invalid) as error:
         order(ship_to=ship_to, shipping_method=ShippingMethod(method)).validate()
     assert paths(error) == ["ship_to"]
+
+
+def test_a_shipped_order_without_coordinates_is_taken_and_can_be_held_for_a_person() -> None:
+    unplaced = order(ship_to=Address(postal_code="99999"))
+    unplaced.validate()
+    rows = unplaced.unlocated("ZIP code 99999 is unknown", By("token:1"))
+    assert [i.state for i in unplaced.items] == [ItemState.CUSTOMER_CARE] * len(unplaced.items)
+    assert [(r.event, r.from_state, r.to_state) for r in rows] == [
+        (HistoryEvent.CUSTOMER_CARE, "queued", "customer_care")
+    ] * len(unplaced.items)
+    assert rows[0].note == (
+        "Ship-to could not be located: ZIP code 99999 is unknown. A person must check the address."
+    )
+
+
+def test_a_unit_price_needs_its_currency_and_a_currency_its_price() -> None:
+    with pytest.raises(Invalid) as error:
+        order(
+            [
+                OrderItem("1", "P-1", 1, unit_price=Decimal("2.5")),
+                OrderItem("2", "P-2", 1, currency="USD"),
+            ]
+        ).validate()
+    assert paths(error) == ["items.0.currency", "items.1.currency"]
 
 
 def test_an_order_without_items_is_refused() -> None:

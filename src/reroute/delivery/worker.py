@@ -307,7 +307,12 @@ class DeliveryWorker:
 
     def _send(self, claimed: Claimed) -> Outcome:
         started = time.perf_counter()
-        headers = signing.headers(claimed.secret, claimed.message_id, utcnow(), claimed.body)
+        now = utcnow()
+        previous = claimed.previous_secret
+        until = claimed.previous_until
+        if until is None or now >= until:
+            previous = None  # the overlap after a rotation is over: only the new secret signs
+        headers = signing.headers(claimed.secret, claimed.message_id, now, claimed.body, previous)
         reply = self._sender.post(claimed.url, headers, claimed.body.encode("utf-8"))
         elapsed = int((time.perf_counter() - started) * 1000)
         return Outcome(

@@ -19,6 +19,9 @@ class EventType(StrEnum):
     CANCEL_SHIPMENT = "cancel_shipment"
     CANCEL_ITEM = "cancel_item"
     READY_SHIPMENT = "ready_shipment"
+    FULFILLED_SHIPMENT = "fulfilled_shipment"
+    BACKORDER_ITEM = "backorder_item"
+    CUSTOMER_CARE_ITEM = "customer_care_item"
 
 
 class DeliveryStatus(StrEnum):
@@ -51,6 +54,15 @@ class PayloadLine:
 
 
 @dataclass(frozen=True)
+class Tracking:
+    """How a shipment travels, as its facility confirmed it; all optional."""
+
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Event:
     """One notification, ready for the outbox: its type, order, and the exact body."""
 
@@ -74,9 +86,11 @@ def build(
     catalog_id: str,
     reason: tuple[str, str] | None = None,
     order_item_id: str | None = None,
+    tracking: Tracking | None = None,
 ) -> Event:
     """The body of SPEC 6.2. `reason` is the top-level one of a whole-shipment action (None
-    when the lines carry their own)."""
+    when the lines carry their own). A fulfilled shipment adds its tracking after `scope`, so
+    every other type keeps the Store Decline's keys exactly."""
     body: dict[str, Any] = {
         "eventTypeID": str(event_type),
         "orderID": order_id,
@@ -105,4 +119,9 @@ def build(
             "fulfillerID": location.fulfiller_id if location else None,
         },
     }
+    if event_type is EventType.FULFILLED_SHIPMENT:
+        tracking = tracking or Tracking()
+        body["carrier"] = tracking.carrier
+        body["trackingNumber"] = tracking.tracking_number
+        body["trackingURL"] = tracking.tracking_url
     return Event(event_type, order_id, json.dumps(body, ensure_ascii=False))

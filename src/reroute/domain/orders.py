@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from reroute.domain.errors import Conflict, ErrorCollector
@@ -93,14 +94,26 @@ _DONE = {
 
 @dataclass(frozen=True)
 class Address:
+    """Where a shipped order goes, as the platform sent it. The coordinates place it for
+    routing; when absent, they are found from the postal code if they can be."""
+
+    name: str = ""
+    company: str = ""
+    phone: str = ""
+    email: str = ""
     line1: str = ""
     line2: str = ""
     city: str = ""
     region: str = ""
     postal_code: str = ""
+    #: ISO 3166-1 alpha-2, or "" when not given.
     country: str = ""
     latitude: float | None = None
     longitude: float | None = None
+
+    @property
+    def located(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
 
 @dataclass
@@ -113,11 +126,15 @@ class OrderItem:
     shipment_id: str | None = None
     #: When the current reservation was made (a shortage takes back the newest first).
     reserved_at: datetime | None = None
+    #: The price of one unit as the platform sent it, with its ISO 4217 currency; both or
+    #: neither.
+    unit_price: Decimal | None = None
+    currency: str | None = None
 
     # Transitions: each refuses a state it cannot leave and answers its history row. No
     # service sets a state by hand.
 
-    def created(self, order_id: str, by: By) -> HistoryEntry:
+    def created(self, order_id: str, by: By, note: str | None = None) -> HistoryEntry:
         """The first row of a new item's story: where it starts (queued for routing)."""
         return HistoryEntry(
             order_id,
@@ -126,6 +143,7 @@ class OrderItem:
             to_state=str(self.state),
             actor=by.actor,
             request_id=by.request_id,
+            note=note,
         )
 
     def assign(
@@ -278,6 +296,28 @@ class Order:
     inventory_based: bool = True
     priority: int = 0
     created_at: datetime | None = None
+    #: What the platform sent about the order, kept and shown as it came.
+    external_id: str | None = None
+    channel: str | None = None
+    notes: str | None = None
+    tags: list[str] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def needs_location(self) -> bool:
+        """A shipped order is routed by distance; a pickup order goes to its store."""
+        return self.shipping_method is not ShippingMethod.PICKUP
+
+    def located_at(self, latitude: float, longitude: float) -> None:
+        """The ship-to's point, found from its address (the platform sent none)."""
+        self.ship_to = replace(self.ship_to, latitude=latitude, longitude=longitude)
+
+    def unlocated(self, why: str, by: By) -> list[HistoryEntry]:
+        """A shipped order whose ship-to cannot be placed is still taken, but routing by
+        distance would choose blindly: its items go to customer care, the reason on each row."""
+        note = f"Ship-to could not be located: {why}. A person must check the address."
+        held = [i.hold(self.id, ItemState.CUSTOMER_CARE, by, note) for i in self.items]
+        return [h for h in held if h is not None]
 
     def validate(self) -> None:
         """Rules that span fields; per-field checks are the schema's."""
@@ -293,10 +333,12 @@ class Order:
                 problems.add(f"items.{index}.quantity", "Quantity must be at least 1.")
         if self.shipping_method is ShippingMethod.PICKUP and not self.pickup_facility_id:
             problems.add("pickup_facility_id", "A pickup order needs its pickup facility.")
-        if self.shipping_method is not ShippingMethod.PICKUP and (
-            self.ship_to.latitude is None or self.ship_to.longitude is None
-        ):
-            problems.add("ship_to", "A shipped order needs ship-to latitude and longitude.")
+        if (self.ship_to.latitude is None) != (self.ship_to.longitude is None):
+            problems.add("ship_to", "Give both ship-to latitude and longitude, or neither.")
+        for index, item in enumerate(self.items):
+            if (item.unit_price is None) != (item.currency is None):
+                message = "A unit price needs its currency, and a currency its price."
+                problems.add(f"items.{index}.currency", message)
         problems.raise_if_any(f"Order {self.id} cannot be accepted.")
 
     def item(self, item_id: str) -> OrderItem | None:
@@ -310,6 +352,9 @@ class Shipment:
     facility_id: str
     state: ShipmentState = ShipmentState.READY
     created_at: datetime | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
 
     def step(self, step: HistoryEvent) -> None:
         """Start, pack or fulfil the whole shipment: only from the state before that step."""

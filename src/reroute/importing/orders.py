@@ -65,10 +65,21 @@ def _order(record: Record, rows: int, locate: Locate, problems: Problems) -> Ord
 
 # Orders from CSV: one line per item; consecutive lines with the same order_id are one order. ------
 
-_ORDER_COLUMNS = [f for f in OrderIn.model_fields if f not in ("customer", "ship_to", "items")]
+#: Lists and objects (tags, attributes) have no CSV column: a JSON file carries them.
+_ORDER_COLUMNS = [
+    f
+    for f in OrderIn.model_fields
+    if f not in ("customer", "ship_to", "items", "tags", "attributes")
+]
 _NESTED: dict[str, type[BaseModel]] = {"customer": CustomerIn, "ship_to": ShipToIn}
 _ITEM_COLUMNS = list(ItemIn.model_fields)
-_REQUIRED_ORDER_COLUMNS = ["order_id", "customer_name", "customer_email", *_ITEM_COLUMNS]
+_OPTIONAL_ITEM_COLUMNS = ("unit_price", "currency")
+_REQUIRED_ORDER_COLUMNS = [
+    "order_id",
+    "customer_name",
+    "customer_email",
+    *(c for c in _ITEM_COLUMNS if c not in _OPTIONAL_ITEM_COLUMNS),
+]
 
 
 def _order_level_columns() -> list[str]:
@@ -109,6 +120,9 @@ def _check_order_rows(
                 body[column] = value
         for record in group:
             item = {c: record.values.get(c, "") for c in _ITEM_COLUMNS}
+            for column in _OPTIONAL_ITEM_COLUMNS:
+                if not item[column]:
+                    del item[column]
             body["items"].append(item)
         wheres = [record.where for record in group]
         entry = _order(Record(first.where, body), len(group), _csv_locator(wheres), problems)

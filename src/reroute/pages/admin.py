@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from reroute.api import paths  # noqa: F401  (the {name:key} path convertor)
 from reroute.domain.errors import NotFound
 from reroute.pages.web import AdminDep, ContextDep, PageRoute, check_csrf, redirect, render
 from reroute.services import catalog, inventory, orders, reasons, rejection_log
@@ -116,7 +117,7 @@ def find_order(request: Request, ctx: ContextDep, actor: AdminDep, q: Text = "")
     )
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id:key}")
 def order_detail(request: Request, ctx: ContextDep, actor: AdminDep, order_id: str) -> Response:
     view = orders.get_order(ctx, order_id, actor)
     products = {}

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
+from reroute.api import paths  # noqa: F401  (the {name:key} path convertor)
 from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, Invalid, NotFound
 from reroute.domain.orders import REJECTABLE
@@ -28,7 +29,7 @@ from reroute.services.rejection_preview import SYSTEM_REASONS, preview_rejection
 from reroute.services.whereabouts import where_they_went
 
 router = APIRouter(
-    prefix="/store/{facility_id}/shipments/{shipment_id}/items/{item_id}/report",
+    prefix="/store/{facility_id}/shipments/{shipment_id}/items/{item_id:key}/report",
     route_class=PageRoute,
     dependencies=[Depends(check_csrf)],
     include_in_schema=False,

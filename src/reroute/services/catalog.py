@@ -30,6 +30,14 @@ def list_facilities(ctx: Context, actor: Principal) -> list[Facility]:
         return uow.facilities.list(sorted(actor.facilities) if actor.is_associate else None)
 
 
+def facility_page(
+    ctx: Context, actor: Principal, *, after: str | None, limit: int
+) -> list[Facility]:
+    """Facilities by id after `after` (an associate sees its own)."""
+    with unit_of_work(ctx.db, write=False) as uow:
+        return uow.facilities.page(actor.facilities if actor.is_associate else None, after, limit)
+
+
 def put_product(ctx: Context, product: Product, actor: Principal) -> tuple[Product, bool]:
     actor.require_role(*LOADERS, action="put product", target=f"product {product.id}")
     with unit_of_work(ctx.db) as uow:
@@ -43,3 +51,9 @@ def get_product(ctx: Context, product_id: str) -> Product:
     if product is None:
         raise NotFound(f"No product {product_id}.")
     return product
+
+
+def product_page(ctx: Context, *, after: str | None, limit: int) -> list[Product]:
+    """Products by id after `after`."""
+    with unit_of_work(ctx.db, write=False) as uow:
+        return uow.products.page(after, limit)

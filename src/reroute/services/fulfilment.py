@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from reroute.domain.access import STORE_ROLES, Principal
+from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import LedgerEntry
-from reroute.domain.orders import By, HistoryEvent
+from reroute.domain.notifications import EventType, Tracking
+from reroute.domain.orders import By, HistoryEvent, ShippingMethod
 from reroute.services.context import Context
+from reroute.services.notify import Line, Notifier
 from reroute.services.shipments import find_shipment
 from reroute.storage.unit_of_work import UnitOfWork, transact
 
@@ -14,9 +17,15 @@ STEPS = frozenset({HistoryEvent.START, HistoryEvent.PACK, HistoryEvent.FULFILL})
 
 
 def advance(
-    ctx: Context, shipment_id: str, action: str, actor: Principal, request_id: str | None = None
+    ctx: Context,
+    shipment_id: str,
+    action: str,
+    actor: Principal,
+    request_id: str | None = None,
+    tracking: Tracking | None = None,
 ) -> str:
-    """Move a shipment one step on; answers the order id. Fulfilling lowers QOH by what leaves.
+    """Move a shipment one step on; answers the order id. Fulfilling lowers QOH by what leaves,
+    keeps the tracking given and tells subscribers (`fulfilled_shipment`); a pickup has none.
 
     A store action: the facility's associates and admins only, checked before anything is
     locked or written."""
@@ -39,6 +48,16 @@ def advance(
         shipment.step(step)
         order = uow.orders.get(shipment.order_id, lock=True)
         assert order is not None
+        if fulfil and tracking is not None and tracking != Tracking():
+            if order.shipping_method is ShippingMethod.PICKUP:
+                given = [f for f, v in vars(tracking).items() if v is not None]
+                raise Invalid(
+                    f"Shipment {shipment.id} is a pickup: it takes no carrier or tracking.",
+                    [FieldError(f, "not allowed for a pickup shipment") for f in given],
+                )
+            shipment.carrier = tracking.carrier
+            shipment.tracking_number = tracking.tracking_number
+            shipment.tracking_url = tracking.tracking_url
         items = [i for i in order.items if i.shipment_id == shipment.id and i.ready_for(step)]
         if fulfil:
             keys = [(shipment.facility_id, i.product_id) for i in items]
@@ -55,7 +74,22 @@ def advance(
             )
         history = [item.step(order.id, step, by) for item in items]
         uow.orders.save_items(order.id, items, uow.now)
-        uow.orders.set_shipment_state(shipment.id, shipment.state, uow.now)
+        if fulfil:
+            uow.orders.fulfil_shipment(shipment, uow.now)
+            notifier = Notifier(ctx, uow)
+            notifier.add(
+                EventType.FULFILLED_SHIPMENT,
+                order,
+                shipment.facility_id,
+                [Line(item, shipment.id) for item in items],
+                availability={p: lv.quantity_on_hand for (_, p), lv in levels.items()},
+                tracking=Tracking(
+                    shipment.carrier, shipment.tracking_number, shipment.tracking_url
+                ),
+            )
+            notifier.flush()
+        else:
+            uow.orders.set_shipment_state(shipment.id, shipment.state, uow.now)
         uow.orders.record(history, uow.now)
         return order.id
 

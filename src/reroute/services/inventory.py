@@ -91,6 +91,17 @@ def get_level(ctx: Context, facility_id: str, product_id: str, actor: Principal)
         return uow.inventory.get(facility_id, product_id)
 
 
+def levels_at_facility(
+    ctx: Context, facility_id: str, actor: Principal, *, after: str | None, limit: int
+) -> list[InventoryLevel]:
+    """A facility's levels by product id, after product `after`; 404 for no such facility."""
+    actor.require_facility(facility_id)
+    with unit_of_work(ctx.db, write=False) as uow:
+        if uow.facilities.get(facility_id) is None:
+            raise NotFound(f"No facility {facility_id}.")
+        return uow.inventory.levels_after(facility_id, after, limit)
+
+
 def get_ledger(
     ctx: Context,
     facility_id: str,

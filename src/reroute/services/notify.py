@@ -13,6 +13,7 @@ from reroute.domain.notifications import (
     EventType,
     Location,
     PayloadLine,
+    Tracking,
     build,
 )
 from reroute.domain.orders import Order, OrderItem
@@ -63,6 +64,7 @@ class Notifier:
         reason: tuple[str, str] | None = None,
         order_item_id: str | None = None,
         availability: dict[str, int] | None = None,
+        tracking: Tracking | None = None,
     ) -> None:
         """One event. Store Decline only for inventory-based orders (SPEC 6.1).
 
@@ -98,6 +100,7 @@ class Notifier:
                 catalog_id=order.catalog_id,
                 reason=reason,
                 order_item_id=order_item_id,
+                tracking=tracking,
             )
         )
 

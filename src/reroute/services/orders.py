@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reroute import geocoding
 from reroute.domain.access import LOADERS, Principal, absent
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
 from reroute.domain.orders import By, Order, Shipment
@@ -33,14 +34,16 @@ def create_order(
     order.validate()
 
     def work(uow: UnitOfWork) -> tuple[str | None, Order | None]:
-        fresh = copy.deepcopy(order)  # routing moves the items; a retried attempt starts clean
         known_products = reference(ctx, uow).products_of(uow, [i.product_id for i in order.items])
         # A repeat finds the id taken at the insert (nothing written) and is judged after.
-        if not insert_order(uow, fresh, body_hash, actor, request_id, set(known_products)):
+        written = write_order(uow, order, body_hash, actor, request_id, set(known_products))
+        if written is None:
             return None, None
         if ctx.settings(uow).route_on_create:
-            route_orders(ctx, uow, [fresh], actor=actor.id, request_id=request_id, new_orders=True)
-        return body_hash, fresh
+            route_orders(
+                ctx, uow, [written], actor=actor.id, request_id=request_id, new_orders=True
+            )
+        return body_hash, written
 
     known, created = transact(ctx.db, work)
     if created is not None:
@@ -60,11 +63,28 @@ def insert_order(
     request_id: str | None,
     known_products: set[str] | None = None,
 ) -> bool:
+    """`write_order`, answering whether the order was written (False: its id is taken)."""
+    return write_order(uow, order, body_hash, actor, request_id, known_products) is not None
+
+
+def write_order(
+    uow: UnitOfWork,
+    order: Order,
+    body_hash: str,
+    actor: Principal,
+    request_id: str | None,
+    known_products: set[str] | None = None,
+) -> Order | None:
     """Check references and write a new order with its items queued for routing.
     `known_products` are those of its products known to exist (else they are read).
 
-    Answers False when the order id is taken (by an earlier call or a concurrent one).
+    A shipped order sent without coordinates is placed from its postal code; one that cannot
+    be placed is written all the same, its items handed to customer care with the reason.
+
+    Answers the order as written, or None when its id is taken (by an earlier call or a
+    concurrent one). The order given is left as it was, so a retried transaction starts clean.
     """
+    order = copy.deepcopy(order)
     problems = ErrorCollector()
     if known_products is None:
         known_products = uow.products.existing_ids([i.product_id for i in order.items])
@@ -74,11 +94,20 @@ def insert_order(
     if order.pickup_facility_id and uow.facilities.get(order.pickup_facility_id) is None:
         problems.add("pickup_facility_id", f"No facility {order.pickup_facility_id}.")
     problems.raise_if_any(f"Order {order.id} refers to what does not exist.")
-    if not uow.orders.insert(order, body_hash, uow.now):
-        return False
     by = By(actor.id, request_id)
-    uow.orders.record([item.created(order.id, by) for item in order.items], uow.now)
-    return True
+    found = None
+    if order.needs_location and not order.ship_to.located:
+        found = geocoding.locate(order.ship_to.country, order.ship_to.postal_code)
+        if isinstance(found, geocoding.Located):
+            order.located_at(found.latitude, found.longitude)
+    note = found.how if isinstance(found, geocoding.Located) else None
+    history = [item.created(order.id, by, note) for item in order.items]
+    if isinstance(found, geocoding.Unlocated):
+        history.extend(order.unlocated(found.why, by))
+    if not uow.orders.insert(order, body_hash, uow.now):
+        return None
+    uow.orders.record(history, uow.now)
+    return order
 
 
 def _repeat(ctx: Context, order_id: str, body_hash: str, known: str) -> Order:

@@ -22,6 +22,7 @@ from reroute.storage.locks import patience
 from reroute.storage.repositories.access import IdempotencyRepository, TokenRepository
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
 from reroute.storage.repositories.inventory import InventoryRepository
+from reroute.storage.repositories.order_list import OrderListRepository, SyncClock
 from reroute.storage.repositories.orders import OrderRepository
 from reroute.storage.repositories.outbox import OutboxRepository
 from reroute.storage.repositories.rejections import RejectionRepository
@@ -49,6 +50,8 @@ class UnitOfWork:
         self.products = ProductRepository(conn)
         self.inventory = InventoryRepository(conn, postgres=postgres)
         self.orders = OrderRepository(conn, postgres=postgres)
+        self.order_list = OrderListRepository(conn)
+        self.sync_clock = SyncClock(conn, postgres=postgres)
         self.routing = RoutingRepository(conn, postgres=postgres)
         self.rejections = RejectionRepository(conn, postgres=postgres)
         self.outbox = OutboxRepository(conn)
@@ -61,10 +64,14 @@ class UnitOfWork:
 
     def finish(self) -> None:
         """What a transaction writes last: the rows kept for one statement each, then the day
-        counters (last, so that each counter row is locked once, in order)."""
+        counters (so that each counter row is locked once, in order), then, last of all, the
+        update time of the orders it changed (each change writes a history row), from the sync
+        clock held until COMMIT: an order sync by update time sees stamps in commit order."""
+        changed = {row["order_id"] for row in self.orders._history}
         self.inventory.flush()
         self.orders.flush()
         self.routing.write_counts()
+        self.sync_clock.stamp(changed, self.now)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 from reroute.api.deps import ActorDep, ContextDep, OneHopRoute
 from reroute.api.schemas.admin import SettingsOut, SettingsPatch, TokenCreatedOut, TokenIn, TokenOut
 from reroute.domain.access import Role
+from reroute.domain.clock import utcnow
 from reroute.services import settings, tokens
 
 router = APIRouter(tags=["admin"], route_class=OneHopRoute)
@@ -30,16 +31,34 @@ def patch_settings(body: SettingsPatch, ctx: ContextDep, actor: ActorDep) -> Set
 def create_token(
     body: TokenIn, ctx: ContextDep, actor: ActorDep, response: Response
 ) -> TokenCreatedOut:
-    """A new API token, shown in this answer only (no-store: not cached, nor replayed)."""
-    token, token_id = tokens.create_token(ctx, body.role, body.facilities, body.label, actor)
+    """A new API token, shown in this answer only (no-store: not cached, nor replayed). With
+    `expires_at` or `expires_in_days` it is refused with 401 from then on, like a revoked one."""
+    token, token_id = tokens.create_token(
+        ctx,
+        body.role,
+        body.facilities,
+        body.label,
+        actor,
+        expires_at=body.expires_at,
+        expires_in_days=body.expires_in_days,
+    )
     response.headers["Cache-Control"] = "no-store"
+    made = tokens.get_token(ctx, token_id, actor)
     return TokenCreatedOut(
-        token_id=token_id, token=token, role=body.role, facilities=body.facilities
+        token_id=token_id,
+        token=token,
+        role=body.role,
+        facilities=body.facilities,
+        label=made.label,
+        expires_at=made.expires_at,
     )
 
 
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(ctx: ContextDep, actor: ActorDep) -> list[TokenOut]:
+    """Every token, oldest first, revoked and expired ones too: who it is for, when it was
+    made, last used and expires. Never the token, nor its hash."""
+    now = utcnow()
     return [
         TokenOut(
             token_id=t.id,
@@ -47,6 +66,10 @@ def list_tokens(ctx: ContextDep, actor: ActorDep) -> list[TokenOut]:
             facilities=t.facilities,
             label=t.label,
             revoked=t.revoked,
+            created_at=t.created_at or now,
+            last_used_at=t.last_used_at,
+            expires_at=t.expires_at,
+            expired=t.expired(now),
         )
         for t in tokens.list_tokens(ctx, actor)
     ]
@@ -56,5 +79,7 @@ def list_tokens(ctx: ContextDep, actor: ActorDep) -> list[TokenOut]:
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=2**62)], ctx: ContextDep, actor: ActorDep
 ) -> Response:
+    """Revoke a token: refused with 401 at its next request, in every process. 404 for an
+    unknown or already revoked one."""
     tokens.revoke_token(ctx, token_id, actor)
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
+from reroute.api.paths import ItemIdPath, OrderIdPath
 from reroute.api.schemas.common import Identifier, Strict
 from reroute.api.schemas.orders import OrderOut
 from reroute.api.schemas.rejection import Comment
@@ -25,9 +26,9 @@ class ReasonBody(Strict):
     comment: Comment | None = None
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderOut, responses=REFUSALS)
+@router.post("/orders/{order_id:key}/cancel", response_model=OrderOut, responses=REFUSALS)
 def cancel_order(
-    order_id: Identifier,
+    order_id: OrderIdPath,
     ctx: ContextDep,
     actor: ActorDep,
     request_id: RequestIdDep,
@@ -40,11 +41,13 @@ def cancel_order(
 
 
 @router.post(
-    "/orders/{order_id}/items/{item_id}/cancel", response_model=OrderOut, responses=REFUSALS
+    "/orders/{order_id:key}/items/{item_id:key}/cancel",
+    response_model=OrderOut,
+    responses=REFUSALS,
 )
 def cancel_item(
-    order_id: Identifier,
-    item_id: Identifier,
+    order_id: OrderIdPath,
+    item_id: ItemIdPath,
     ctx: ContextDep,
     actor: ActorDep,
     request_id: RequestIdDep,

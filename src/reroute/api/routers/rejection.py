@@ -7,7 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
+from reroute.api import cursor as cursors
+from reroute.api import etag
+from reroute.api.cursor import CursorParam, Limit
 from reroute.api.deps import ActorDep, ContextDep, OneHopRoute, RequestIdDep
+from reroute.api.paths import ItemIdPath
 from reroute.api.schemas.common import Identifier
 from reroute.api.schemas.rejection import (
     ReasonIn,
@@ -18,6 +22,7 @@ from reroute.api.schemas.rejection import (
     RejectionRowOut,
     RejectionsOut,
 )
+from reroute.domain.reasons import Reason
 from reroute.services import reasons, rejection, rejection_log
 
 router = APIRouter(tags=["rejection"], route_class=OneHopRoute)
@@ -29,13 +34,13 @@ CONFLICTS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "/shipments/{shipment_id}/items/{item_id}/reject",
+    "/shipments/{shipment_id}/items/{item_id:key}/reject",
     response_model=RejectionOut,
     responses=CONFLICTS,
 )
 def reject_item(
     shipment_id: ShipmentId,
-    item_id: Identifier,
+    item_id: ItemIdPath,
     body: RejectIn,
     ctx: ContextDep,
     actor: ActorDep,
@@ -76,13 +81,30 @@ def list_reasons(
 
 @router.put("/rejection-reasons/{reason_id}", response_model=ReasonOut)
 def put_reason(
-    reason_id: Identifier, body: ReasonIn, ctx: ContextDep, actor: ActorDep, response: Response
+    reason_id: Identifier,
+    body: ReasonIn,
+    ctx: ContextDep,
+    actor: ActorDep,
+    response: Response,
+    if_match: etag.IfMatch = None,
 ) -> ReasonOut:
     """Add or change a reason; deactivate with `active: false` (reasons are never deleted,
-    so old rejections keep their meaning)."""
-    reason, created = reasons.put_reason(ctx, body.to_domain(reason_id), actor)
+    so old rejections keep their meaning). With `If-Match` (the reason's `etag` as listed),
+    refused with 412 if another admin saved it first, or if there is no such reason."""
+
+    def still_current(current: Reason | None) -> bool:
+        return current is not None and etag.match(if_match, ReasonOut.of(current).etag)
+
+    precondition = still_current if if_match is not None else None
+    reason, created = reasons.put_reason(ctx, body.to_domain(reason_id), actor, precondition)
     response.status_code = 201 if created else 200
-    return ReasonOut.of(reason)
+    saved = ReasonOut.of(reason)
+    response.headers["ETag"] = saved.etag
+    return saved
+
+
+#: The cursor kind of the rejection log.
+REJECTIONS = "rejections"
 
 
 @router.get("/rejections", response_model=RejectionsOut)
@@ -94,11 +116,12 @@ def list_rejections(
     product_id: Identifier | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
 ) -> RejectionsOut:
     """Rejections newest first (filter by facility, reason, product, time), with counts by
     facility, reason and product over the last 24 hours and 7 days."""
+    before = cursors.decode(REJECTIONS, cursor, int)
     rows, counts = rejection_log.search_rejections(
         ctx,
         actor,
@@ -107,9 +130,10 @@ def list_rejections(
         product_id=product_id,
         since=since,
         until=until,
-        limit=limit,
-        before_id=before_id,
+        limit=limit + 1,
+        before_id=before[0] if before else None,
     )
+    kept, next_cursor = cursors.page_of(REJECTIONS, rows, limit, lambda r: (r["id"],))
 
     def counted(window: str) -> RejectionCountsOut:
         c = counts[window]
@@ -118,7 +142,8 @@ def list_rejections(
         )
 
     return RejectionsOut(
-        rejections=[RejectionRowOut(**r) for r in rows],
+        items=[RejectionRowOut(**r) for r in kept],
+        next_cursor=next_cursor,
         last_24_hours=counted("last_24_hours"),
         last_7_days=counted("last_7_days"),
     )

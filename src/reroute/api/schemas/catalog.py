@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from reroute.api.cursor import Page
 from reroute.api.schemas.common import Identifier, Name, Strict
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
 
@@ -40,6 +41,24 @@ class FacilityIn(Strict):
             sequence=self.sequence,
             active=self.active,
         )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Chicago Loop",
+                    "kind": "store",
+                    "external_location_id": "S-0042",
+                    "fulfiller_id": "F-0042",
+                    "latitude": 41.8837,
+                    "longitude": -87.6289,
+                    "capabilities": ["ship", "pickup"],
+                    "daily_capacity": 200,
+                    "safety_stock": 1,
+                }
+            ]
+        }
+    )
 
 
 class FacilityOut(BaseModel):
@@ -92,6 +111,20 @@ class ProductIn(Strict):
         url = str(self.image_url) if self.image_url else None
         return Product(product_id, self.sku, self.upc, self.part_number, self.name, url)
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "TEE-BLK-M",
+                    "upc": "012345678905",
+                    "part_number": "TEE-100",
+                    "name": "Black tee, size M",
+                    "image_url": "https://shop.example/images/tee-blk.png",
+                }
+            ]
+        }
+    )
+
 
 class ProductOut(BaseModel):
     product_id: str
@@ -111,3 +144,11 @@ class ProductOut(BaseModel):
             name=p.name,
             image_url=p.image_url,
         )
+
+
+class FacilityPage(Page[FacilityOut]):
+    """Facilities by id; `next_cursor` is null on the last page."""
+
+
+class ProductPage(Page[ProductOut]):
+    """Products by id; `next_cursor` is null on the last page."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 Identifier = Annotated[
     str,
@@ -62,3 +69,26 @@ class Strict(BaseModel):
         if len(where) > 100:
             where = where[:99] + "…"
         raise ValueError(f"{NUL_MESSAGE} (at item {where})" if where else NUL_MESSAGE)
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError(
+            "An id holds visible characters only: no spaces, tabs, line breaks or control "
+            "characters."
+        )
+    return value
+
+
+#: Order and item ids as commerce platforms send them (`#1001`, `gid://shopify/Order/123`):
+#: 1 to 255 visible characters (any script, no whitespace); in a path, percent-encoded.
+PlatformId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_printable),
+    Field(
+        description="1 to 255 printable characters without whitespace, e.g. '#1001' or "
+        "'gid://shopify/Order/123'; percent-encoded in a path",
+        examples=["gid://shopify/Order/123"],
+    ),
+]

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from reroute.api.cursor import Page
 from reroute.api.schemas.common import Strict
 from reroute.domain.inventory import InventoryLevel
 
 
 class StockCountIn(Strict):
     quantity_on_hand: Annotated[int, Field(ge=0, le=100_000_000)]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"quantity_on_hand": 12}]})
 
 
 class LevelOut(BaseModel):
@@ -41,3 +44,11 @@ class LedgerRowOut(BaseModel):
     cause: str
     reference: str
     created_at: datetime
+
+
+class LevelPage(Page[LevelOut]):
+    """A facility's levels by product id; `next_cursor` is null on the last page."""
+
+
+class LedgerPage(Page[LedgerRowOut]):
+    """Ledger rows newest first; `next_cursor` reads on to older ones (null at the oldest)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from reroute.api.cursor import Page
+from reroute.api.etag import tag_of_value
 from reroute.api.schemas.common import Identifier, Name, Strict
 from reroute.domain.orders import ItemState
 from reroute.domain.reasons import InventoryEffect, Reason
@@ -37,6 +39,22 @@ class ReasonIn(Strict):
             self.active,
         )
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "Damaged",
+                    "inventory_effect": "decrease_qoh_and_atp",
+                    "cascade": False,
+                    "decline_code": "102",
+                    "decline_description": "Item damaged in store.",
+                    "sequence": 20,
+                    "active": True,
+                }
+            ]
+        }
+    )
+
 
 class ReasonOut(BaseModel):
     reason_id: str
@@ -47,19 +65,24 @@ class ReasonOut(BaseModel):
     decline_description: str
     sequence: int
     active: bool
+    etag: str = Field(
+        description="This version's entity tag: send it as `If-Match` on `PUT` to save "
+        "only over this version (412 if another admin saved first)."
+    )
 
     @classmethod
     def of(cls, r: Reason) -> ReasonOut:
-        return cls(
-            reason_id=r.id,
-            label=r.label,
-            inventory_effect=r.inventory_effect,
-            cascade=r.cascade,
-            decline_code=r.decline_code,
-            decline_description=r.decline_description,
-            sequence=r.sequence,
-            active=r.active,
-        )
+        shown = {
+            "reason_id": r.id,
+            "label": r.label,
+            "inventory_effect": str(r.inventory_effect),
+            "cascade": r.cascade,
+            "decline_code": r.decline_code,
+            "decline_description": r.decline_description,
+            "sequence": r.sequence,
+            "active": r.active,
+        }
+        return cls(**shown, etag=tag_of_value(shown))
 
 
 class RejectIn(Strict):
@@ -67,6 +90,10 @@ class RejectIn(Strict):
         default=None, description="An active reason; none means the default decline (101)."
     )
     comment: Comment | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason_id": "NOT_IN_STOCK", "comment": "Shelf empty"}]}
+    )
 
 
 class RejectedOut(BaseModel):
@@ -156,7 +183,9 @@ class RejectionCountsOut(BaseModel):
     by_product: dict[str, int]
 
 
-class RejectionsOut(BaseModel):
-    rejections: list[RejectionRowOut]
+class RejectionsOut(Page[RejectionRowOut]):
+    """Rejections newest first (`next_cursor` reads on to older ones, null at the oldest), and
+    the counts of the last 24 hours and 7 days, the same on every page."""
+
     last_24_hours: RejectionCountsOut
     last_7_days: RejectionCountsOut

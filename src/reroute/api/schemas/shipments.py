@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from reroute.api.schemas.orders import ShipToOut
 from reroute.domain.orders import ItemState, ShipmentState, ShippingMethod
 from reroute.services.shipments import ShipmentPage, ShipmentView
 
@@ -29,6 +30,7 @@ class ShipmentOut(BaseModel):
     customer_name: str
     shipping_method: ShippingMethod
     ordered_at: datetime | None
+    ship_to: ShipToOut
     items: list[ShipmentItemOut]
 
     @classmethod
@@ -56,6 +58,7 @@ class ShipmentOut(BaseModel):
             customer_name=view.order.customer_name,
             shipping_method=view.order.shipping_method,
             ordered_at=view.order.created_at,
+            ship_to=ShipToOut.of(view.order.ship_to),
             items=items,
         )
 

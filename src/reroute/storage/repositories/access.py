@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from reroute.storage.tables import api_tokens, idempotency_keys
+from reroute.domain.clock import as_utc
+from reroute.storage.tables import api_tokens, idempotency_keys, token_uses
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,17 @@ class TokenRecord:
     facilities: list[str]
     label: str
     revoked: bool
+    created_at: datetime | None = None
+    #: None: it does not expire.
+    expires_at: datetime | None = None
+    #: Filled by `list` only (a token's use is kept apart, in `token_uses`).
+    last_used_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def valid(self, now: datetime) -> bool:
+        return not self.revoked and not self.expired(now)
 
 
 class KeyState(StrEnum):
@@ -53,7 +66,31 @@ class IdempotencyRecord:
 _tokens = api_tokens
 _ADD_TOKEN = insert(_tokens).returning(_tokens.c.id)
 _TOKEN_BY_HASH = select(_tokens).where(_tokens.c.token_hash == bindparam("token_hash"))
-_ALL_TOKENS = select(_tokens).order_by(_tokens.c.id)
+_ALL_TOKENS = (
+    select(_tokens, token_uses.c.last_used_at)
+    .outerjoin(token_uses, token_uses.c.token_id == _tokens.c.id)
+    .order_by(_tokens.c.id)
+)
+_USE_VALUES: dict[str, Any] = {
+    "token_id": bindparam("token_id"),
+    "last_used_at": bindparam("used_at"),
+}
+# A use is kept in `token_uses`, never in `api_tokens`: that table's triggers move the
+# reference version, which would empty every process's caches.
+
+
+def _use_upsert(dialect: Any) -> Any:
+    """Insert the use, or move an existing one later (never earlier)."""
+    new = dialect.insert(token_uses).values(_USE_VALUES)
+    return new.on_conflict_do_update(
+        index_elements=[token_uses.c.token_id],
+        set_={"last_used_at": new.excluded.last_used_at},
+        where=token_uses.c.last_used_at < new.excluded.last_used_at,
+    )
+
+
+_USED_PG = _use_upsert(postgresql)
+_USED_SQLITE = _use_upsert(sqlite)
 _REVOKE = (
     update(_tokens)
     .where(_tokens.c.id == bindparam("token_id"), _tokens.c.revoked_at.is_(None))
@@ -102,7 +139,13 @@ class TokenRepository:
         self.conn = conn
 
     def add(
-        self, token_hash: str, role: str, facilities: list[str], label: str, now: datetime
+        self,
+        token_hash: str,
+        role: str,
+        facilities: list[str],
+        label: str,
+        now: datetime,
+        expires_at: datetime | None = None,
     ) -> int:
         result = self.conn.execute(
             _ADD_TOKEN,
@@ -112,6 +155,7 @@ class TokenRepository:
                 "facilities": facilities,
                 "label": label,
                 "created_at": now,
+                "expires_at": expires_at,
             },
         )
         return int(result.scalar_one())
@@ -120,20 +164,38 @@ class TokenRepository:
         row = self.conn.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
         if row is None:
             return None
-        return TokenRecord(
-            row.id, row.role, list(row.facilities), row.label, row.revoked_at is not None
-        )
+        return _record(row, None)
+
+    def get(self, token_id: int) -> TokenRecord | None:
+        row = self.conn.execute(_ALL_TOKENS.where(_tokens.c.id == token_id)).first()
+        return _record(row, row.last_used_at) if row is not None else None
 
     def list(self) -> list[TokenRecord]:
         rows = self.conn.execute(_ALL_TOKENS)
-        return [
-            TokenRecord(r.id, r.role, list(r.facilities), r.label, r.revoked_at is not None)
-            for r in rows
-        ]
+        return [_record(r, r.last_used_at) for r in rows]
+
+    def record_use(self, token_id: int, used_at: datetime) -> None:
+        """When the token was last used (a later time only: uses recorded out of order keep
+        the latest)."""
+        statement = _USED_PG if self.conn.dialect.name == "postgresql" else _USED_SQLITE
+        self.conn.execute(statement, {"token_id": token_id, "used_at": used_at})
 
     def revoke(self, token_id: int, now: datetime) -> bool:
         result = self.conn.execute(_REVOKE, {"token_id": token_id, "revoked_at": now})
         return result.rowcount > 0
+
+
+def _record(row: Any, last_used_at: datetime | None) -> TokenRecord:
+    return TokenRecord(
+        row.id,
+        row.role,
+        list(row.facilities),
+        row.label,
+        row.revoked_at is not None,
+        as_utc(row.created_at),
+        as_utc(row.expires_at) if row.expires_at is not None else None,
+        as_utc(last_used_at) if last_used_at is not None else None,
+    )
 
 
 class IdempotencyRepository:

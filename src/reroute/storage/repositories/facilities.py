@@ -74,6 +74,15 @@ class FacilityRepository:
         row = self.conn.execute(_FACILITY, {"id": facility_id}).first()
         return _facility(row) if row else None
 
+    def page(self, ids: Iterable[str] | None, after: str | None, limit: int) -> list[Facility]:
+        """Up to `limit` facilities by id after `after` (among `ids`, when given)."""
+        query = _ALL_FACILITIES.limit(limit)
+        if ids is not None:
+            query = query.where(facilities.c.id.in_(sorted(ids)))
+        if after is not None:
+            query = query.where(facilities.c.id > after)
+        return [_facility(r) for r in self.conn.execute(query)]
+
     def list(self, ids: Iterable[str] | None = None) -> list[Facility]:
         if ids is None:
             rows = self.conn.execute(_ALL_FACILITIES)
@@ -130,6 +139,13 @@ class ProductRepository:
             return {}
         rows = self.conn.execute(_PRODUCTS, {"ids": list(set(ids))})
         return {r.id: _product(r) for r in rows}
+
+    def page(self, after: str | None, limit: int) -> list[Product]:
+        """Up to `limit` products by id after `after`."""
+        query = select(products).order_by(products.c.id).limit(limit)
+        if after is not None:
+            query = query.where(products.c.id > after)
+        return [_product(r) for r in self.conn.execute(query)]
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:

@@ -312,6 +312,20 @@ class InventoryRepository:
         ]
         return found, int(total)
 
+    def levels_after(self, facility_id: str, after: str | None, limit: int) -> list[InventoryLevel]:
+        """Up to `limit` of a facility's levels by product id, after product `after`."""
+        t = inventory_levels
+        query = select(t).where(t.c.facility_id == facility_id)
+        if after is not None:
+            query = query.where(t.c.product_id > after)
+        rows = self.conn.execute(query.order_by(t.c.product_id).limit(limit))
+        return [
+            InventoryLevel(
+                r.facility_id, r.product_id, r.quantity_on_hand, r.available_to_promise, r.reserved
+            )
+            for r in rows
+        ]
+
     def all_levels(self) -> dict[Key, InventoryLevel]:
         rows = self.conn.execute(select(inventory_levels))
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
@@ -100,6 +101,11 @@ _SHIPMENT_STATE = (
     .where(shipments.c.id == bindparam("b_id"))
     .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
 )
+_SHIPMENT_FULFILLED = _SHIPMENT_STATE.values(
+    carrier=bindparam("carrier"),
+    tracking_number=bindparam("tracking_number"),
+    tracking_url=bindparam("tracking_url"),
+)
 _ITEMS_OF_SHIPMENTS = (
     select(order_items)
     .where(order_items.c.shipment_id.in_(bindparam("ids", expanding=True)))
@@ -139,7 +145,16 @@ def _item(row: Row[Any]) -> OrderItem:
         facility_id=row.facility_id,
         shipment_id=str(row.shipment_id) if row.shipment_id is not None else None,
         reserved_at=as_utc(row.reserved_at) if row.reserved_at is not None else None,
+        unit_price=_price(row.unit_price),
+        currency=row.currency,
     )
+
+
+def _price(value: Any) -> Decimal | None:
+    """A stored price without the column's trailing zeros ("19.9000" reads as 19.9)."""
+    if value is None:
+        return None
+    return Decimal(format(Decimal(str(value)).normalize(), "f"))
 
 
 def _order(row: Row[Any], items: list[OrderItem]) -> Order:
@@ -156,6 +171,11 @@ def _order(row: Row[Any], items: list[OrderItem]) -> Order:
         inventory_based=row.inventory_based,
         priority=row.priority,
         created_at=as_utc(row.created_at),
+        external_id=row.external_id,
+        channel=row.channel,
+        notes=row.notes,
+        tags=list(row.tags or []),
+        attributes=dict(row.attributes or {}),
     )
 
 
@@ -166,6 +186,9 @@ def _shipment(row: Row[Any]) -> Shipment:
         facility_id=row.facility_id,
         state=ShipmentState(row.state),
         created_at=as_utc(row.created_at),
+        carrier=row.carrier,
+        tracking_number=row.tracking_number,
+        tracking_url=row.tracking_url,
     )
 
 
@@ -254,6 +277,11 @@ class OrderRepository:
                 "ship_to_latitude": address.latitude,
                 "ship_to_longitude": address.longitude,
                 "body_hash": body_hash,
+                "external_id": order.external_id,
+                "channel": order.channel,
+                "notes": order.notes,
+                "tags": order.tags,
+                "attributes": order.attributes,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -269,6 +297,8 @@ class OrderRepository:
                     "line": line,
                     "product_id": item.product_id,
                     "quantity": item.quantity,
+                    "unit_price": item.unit_price,
+                    "currency": item.currency,
                     "state": str(item.state),
                     "facility_id": item.facility_id,
                     "shipment_id": _int_or_none(item.shipment_id),
@@ -346,6 +376,20 @@ class OrderRepository:
     def set_shipment_state(self, shipment_id: str, state: ShipmentState, now: datetime) -> None:
         self.conn.execute(
             _SHIPMENT_STATE, {"b_id": int(shipment_id), "state": str(state), "updated_at": now}
+        )
+
+    def fulfil_shipment(self, shipment: Shipment, now: datetime) -> None:
+        """The fulfilled state and its tracking, in the one statement a state change takes."""
+        self.conn.execute(
+            _SHIPMENT_FULFILLED,
+            {
+                "b_id": int(shipment.id),
+                "state": str(shipment.state),
+                "updated_at": now,
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "tracking_url": shipment.tracking_url,
+            },
         )
 
     def facility_shipments(

@@ -15,6 +15,9 @@ from reroute.domain.notifications import DeliveryStatus, Event
 from reroute.storage.bulk import Bulk, values_of
 from reroute.storage.tables import deliveries, outbox_events, webhooks
 
+#: The test event an admin sends to one endpoint: written and delivered like any event, but it
+#: belongs to no order (its `order_id` is "") and the event feed leaves it out.
+PING = "ping"
 # Statements built once: a statement object used again keeps its cache key, so each call only
 # binds its values.
 
@@ -35,7 +38,7 @@ _NEW_DELIVERIES = Bulk(
 )
 _FEED = (
     select(outbox_events)
-    .where(outbox_events.c.id > bindparam("after"))
+    .where(outbox_events.c.id > bindparam("after"), outbox_events.c.event_type != PING)
     .order_by(outbox_events.c.id)
     .limit(bindparam("limit", type_=Integer))
 )
@@ -101,7 +104,38 @@ class OutboxRepository:
         _NEW_DELIVERIES.run(self.conn, queued)
         return len(queued)
 
+    def append_for(
+        self, event_type: str, order_id: str, body: str, webhook_id: str, now: datetime
+    ) -> int:
+        """Write one event for one endpoint only (a ping): answers its delivery's id."""
+        event_row = self.conn.execute(
+            insert(outbox_events)
+            .values(
+                event_id=f"msg_{uuid.uuid4().hex}",
+                event_type=event_type,
+                order_id=order_id,
+                body=body,
+                created_at=now,
+            )
+            .returning(outbox_events.c.id)
+        ).scalar_one()
+        delivery_id = self.conn.execute(
+            insert(deliveries)
+            .values(
+                event_id=event_row,
+                webhook_id=webhook_id,
+                order_id=order_id,
+                status=str(DeliveryStatus.PENDING),
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .returning(deliveries.c.id)
+        ).scalar_one()
+        return int(delivery_id)
+
     def feed(self, after: int, limit: int) -> list[StoredEvent]:
+        """Events after the cursor (an event's id), in the order written; pings left out."""
         rows = self.conn.execute(_FEED, {"after": after, "limit": limit})
         return [
             StoredEvent(r.id, r.event_id, r.event_type, r.order_id, r.body, as_utc(r.created_at))

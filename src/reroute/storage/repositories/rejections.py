@@ -30,6 +30,7 @@ __all__ = ["RejectionRecord", "RejectionRepository"]
 
 _REASONS = select(rejection_reasons).order_by(rejection_reasons.c.sequence, rejection_reasons.c.id)
 _REASON = select(rejection_reasons).where(rejection_reasons.c.id == bindparam("id"))
+_REASON_LOCKED = _REASON.with_for_update()
 _RESERVATIONS = (
     select(
         order_items.c.order_id,
@@ -104,8 +105,10 @@ class RejectionRepository:
     def reasons(self) -> list[Reason]:
         return [_reason(r) for r in self.conn.execute(_REASONS)]
 
-    def reason(self, reason_id: str) -> Reason | None:
-        row = self.conn.execute(_REASON, {"id": reason_id}).first()
+    def reason(self, reason_id: str, *, lock: bool = False) -> Reason | None:
+        """With `lock`, the row stays locked until the transaction ends (PostgreSQL; SQLite
+        write transactions hold the whole database)."""
+        row = self.conn.execute(_REASON_LOCKED if lock else _REASON, {"id": reason_id}).first()
         return _reason(row) if row else None
 
     def save_reason(self, reason: Reason, now: datetime) -> bool:

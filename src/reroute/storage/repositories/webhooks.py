@@ -34,6 +34,9 @@ class Webhook:
     active: bool
     disabled_reason: str | None
     created_at: datetime | None
+    #: After a rotation: the secret before it, which signs beside `secret` until `previous_until`.
+    previous_secret: str | None = None
+    previous_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class Claimed:
     secret: str
     message_id: str
     body: str
+    #: The secret before a rotation and until when it signs too (None: only `secret` signs).
+    previous_secret: str | None = None
+    previous_until: datetime | None = None
 
 
 # Statements of the delivery worker's loop, built once: a statement object used again keeps its
@@ -90,6 +96,8 @@ _CLAIMED = (
         webhooks.c.secret,
         outbox_events.c.event_id,
         outbox_events.c.body,
+        webhooks.c.previous_secret,
+        webhooks.c.previous_secret_until,
     )
     .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
     .join(outbox_events, outbox_events.c.id == deliveries.c.event_id)
@@ -121,6 +129,8 @@ def _webhook(row: Any) -> Webhook:
         row.active,
         row.disabled_reason,
         as_utc(row.created_at),
+        row.previous_secret,
+        as_utc(row.previous_secret_until) if row.previous_secret_until is not None else None,
     )
 
 
@@ -161,6 +171,34 @@ class WebhookRepository:
             update(webhooks)
             .where(webhooks.c.id == webhook_id)
             .values(active=active, disabled_reason=reason, updated_at=now)
+        )
+
+    def change(
+        self, webhook_id: str, now: datetime, *, url: str | None, event_types: list[str] | None
+    ) -> None:
+        """A new URL or event types (what is left out stays): pending deliveries go to the new
+        URL; the event types decide only for events written from now on."""
+        values: dict[str, Any] = {"updated_at": now}
+        if url is not None:
+            values["url"] = url
+        if event_types is not None:
+            values["event_types"] = event_types
+        self.conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
+
+    def rotate(
+        self, webhook_id: str, secret: str, previous: str, until: datetime, now: datetime
+    ) -> None:
+        """`secret` signs from now on; `previous` (the secret it replaces) signs beside it until
+        `until`. A secret older than `previous` stops signing at once."""
+        self.conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id)
+            .values(
+                secret=secret,
+                previous_secret=previous,
+                previous_secret_until=until,
+                updated_at=now,
+            )
         )
 
     def remove(self, webhook_id: str, now: datetime) -> None:
@@ -231,7 +269,20 @@ class WebhookRepository:
             # One writer at a time: nothing changed since the heads were read.
             ids = [r.id for r in self.conn.execute(_LEASE_RETURNING, lease)]
         rows = self.conn.execute(_CLAIMED, {"ids": ids})
-        return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        return [
+            Claimed(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                as_utc(r[8]) if r[8] is not None else None,
+            )
+            for r in rows
+        ]
 
     def _heads(
         self,
@@ -334,12 +385,19 @@ class WebhookRepository:
         )
 
     def deliveries_of(
-        self, webhook_id: str, limit: int, before_id: int | None
+        self,
+        webhook_id: str,
+        limit: int,
+        before_id: int | None,
+        statuses: Collection[DeliveryStatus] = (),
     ) -> list[dict[str, Any]]:
+        """Newest first, older than `before_id` if given, of these statuses if any named."""
         d = deliveries
         query = self._with_event().where(d.c.webhook_id == webhook_id).order_by(d.c.id.desc())
         if before_id is not None:
             query = query.where(d.c.id < before_id)
+        if statuses:
+            query = query.where(d.c.status.in_(sorted(str(s) for s in statuses)))
         return self._with_attempts(
             [dict(r._mapping) for r in self.conn.execute(query.limit(limit))]
         )
@@ -388,6 +446,29 @@ class WebhookRepository:
                 next_attempt_at=now,
                 locked_until=None,
             )
+        )
+
+    def send_now(self, delivery_id: int, now: datetime) -> None:
+        """Due at once, its tries so far kept: a failed one gets one more try (and more only if
+        the schedule has tries left)."""
+        self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status=str(DeliveryStatus.PENDING), next_attempt_at=now)
+        )
+
+    def cancel_waiting(self, webhook_id: str, order_id: str, reason: str, now: datetime) -> None:
+        """Cancel the endpoint's pending deliveries of this line that no worker holds now."""
+        d = deliveries
+        self.conn.execute(
+            update(d)
+            .where(
+                d.c.webhook_id == webhook_id,
+                d.c.order_id == order_id,
+                d.c.status == str(DeliveryStatus.PENDING),
+                or_(d.c.locked_until.is_(None), d.c.locked_until < now),
+            )
+            .values(status=str(DeliveryStatus.CANCELED), last_error=reason, locked_until=None)
         )
 
     def pending_count(self) -> int:
