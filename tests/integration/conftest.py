@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from reroute.delivery.worker import DeliveryWorker
 from reroute.services.context import Context
 from tests.integration.receiver import Receiver, fast_settings
+from tests.support import count_stock, put_facility, put_product, stocked
 
 MakeWorker = Callable[..., DeliveryWorker]
 
@@ -33,3 +35,25 @@ def make_worker(context: Context) -> Iterator[MakeWorker]:
     yield make
     for worker in made:
         worker.stop()
+
+
+@pytest.fixture
+def near_and_far(client: TestClient, admin: dict[str, str]) -> tuple[str, str, str]:
+    """Store A near the customer, store B far off, both holding the product: orders go to A."""
+    product = put_product(client, admin)
+    a = stocked(client, admin, 1, {product: 5})
+    b = stocked(client, admin, 50, {product: 5})
+    return a, b, product
+
+
+@pytest.fixture
+def two_stores(client: TestClient, admin: dict[str, str]) -> tuple[str, str, str]:
+    """Stores A and B, and a product counted at both."""
+    a, b, product = (
+        put_facility(client, admin),
+        put_facility(client, admin),
+        put_product(client, admin),
+    )
+    count_stock(client, admin, a, product, 5)
+    count_stock(client, admin, b, product, 7)
+    return a, b, product
