@@ -183,7 +183,7 @@ def test_an_associate_reads_its_own_facility(
     assert ledger.status_code == 200 and len(ledger.json()["items"]) == 1
     shipments = client.get(f"/api/v1/facilities/{a}/shipments", headers=associate)
     assert shipments.status_code == 200
-    assert shipments.json() == {"total": 0, "shipments": []}
+    assert shipments.json() == {"total": 0, "items": [], "next_cursor": None}
     assert client.get(f"/api/v1/facilities/{a}", headers=associate).status_code == 200
     listed = client.get("/api/v1/facilities", headers=associate).json()["items"]
     assert [f["facility_id"] for f in listed] == [a]
@@ -315,7 +315,7 @@ def test_an_associate_hands_their_own_shipment_to_customer_care_and_reads_the_an
     response = client.post(f"/api/v1/shipments/{shipment_id}/customer-care", headers=associate)
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert [(s["shipment_id"], s["state"]) for s in answer["shipments"]] == [
+    assert [(s["shipment_id"], s["state"]) for s in answer["items"]] == [
         (shipment_id, "customer_care")
     ]
     assert [h["event"] for h in answer["history"] if h["shipment_id"] == shipment_id][-1] == (

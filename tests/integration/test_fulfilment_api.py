@@ -84,7 +84,7 @@ def test_start_pack_and_fulfill_move_the_shipment_and_fulfilling_ships_the_stock
         assert ("fulfill", item_id, "packed", "fulfilled") in events
     assert where(read(client, admin, other["order_id"])) == {"1": ("ready", store)}
     listed = client.get(f"/api/v1/facilities/{store}/shipments", headers=admin).json()
-    assert shipment_id not in {s["shipment_id"] for s in listed["shipments"]}
+    assert shipment_id not in {s["shipment_id"] for s in listed["items"]}
     assert_counters_equal_ledger(context)
 
 

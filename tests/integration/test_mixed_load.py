@@ -318,7 +318,7 @@ def list_shipments(load: Load, client: Client, rng: random.Random) -> None:
         client.send("list shipments", "GET", f"/api/v1/facilities/{site.id}/shipments?limit=100")
     )
     if page:
-        for shipment in page["shipments"]:
+        for shipment in page["items"]:
             load.board.learn_shipment(shipment)
 
 

@@ -26,6 +26,8 @@ from tests.integration.receiver import ALL_TYPES, read_feed
 from tests.support import count_stock, create, new_id, order_body, put_facility, put_product, read
 
 Headers = dict[str, str]
+#: Events about items that wait where no facility holds them.
+HELD_TYPES = ("backorder_item", "customer_care_item")
 TOP_KEYS = [
     "eventTypeID",
     "orderID",
@@ -173,12 +175,23 @@ def assert_shape(event: dict[str, Any]) -> None:
         assert isinstance(event["orderItemID"], str)
     else:
         assert event["orderItemID"] is None
-    assert all(isinstance(v, str) for v in event["scope"].values()), event["scope"]
+    scope = event["scope"]
+    assert isinstance(scope["mfgID"], str) and isinstance(scope["catalogID"], str), scope
+    if event["eventTypeID"] in HELD_TYPES:  # no facility holds the items: no fulfiller
+        assert scope["fulfillerID"] is None and event["externalLocationID"] is None, event
+    else:
+        assert isinstance(scope["fulfillerID"], str), scope
     assert event["data"], "every notification names the lines it is about"
+    held = event["eventTypeID"] in HELD_TYPES
     for data in event["data"]:
         assert list(data) == LINE_KEYS
-        for key in ("itemID", "shipmentID", "partNumber", "upc", "quantity"):
+        for key in ("itemID", "partNumber", "upc", "quantity"):
             assert isinstance(data[key], str), (key, data)
+        if held:  # in no shipment, at no facility: nothing to count there
+            assert (data["shipmentID"], data["locationAvailability"]) == (None, None), data
+            assert data["reasonCode"] == event["eventTypeID"].removesuffix("_item"), data
+            continue
+        assert isinstance(data["shipmentID"], str), data
         assert type(data["locationAvailability"]) is int, data
         for key in ("reasonCode", "reasonDescription"):
             assert data[key] is None or isinstance(data[key], str)
@@ -254,8 +267,15 @@ def test_ready_shipment_follows_when_routing_places_a_declined_item_later(
     shipment = shipment_of(order)
     feed.new()
     post(client, admin, f"/shipments/{shipment}/items/1/reject", {"reason_id": "DAMAGED"})
-    [decline] = feed.new()  # nowhere else has it: backordered, nothing placed yet
+    # Nowhere else has it: backordered, nothing placed yet, and subscribers hear of both.
+    decline, waiting = feed.new()
     assert decline["eventTypeID"] == "StoreDeclineEvent"
+    assert_shape(waiting)
+    assert waiting["eventTypeID"] == "backorder_item"
+    assert (waiting["externalLocationID"], waiting["scope"]["fulfillerID"]) == (None, None)
+    [held] = waiting["data"]
+    assert (held["itemID"], held["shipmentID"], held["reasonCode"]) == ("1", None, "backorder")
+    assert "no eligible facility has stock" in held["reasonDescription"]
     assert read(client, admin, order["order_id"])["items"][0]["state"] == "backorder"
     # Stock arrives elsewhere: the count routes the backordered item at once.
     count_stock(client, admin, world.far, scarce, 2)
@@ -425,7 +445,14 @@ def test_a_shipment_sent_to_customer_care_is_declined_and_nothing_else(
         shipment = shipment_of(order)
         feed.new()
         post(client, admin, f"/shipments/{shipment}/customer-care", {"reason_id": reason_id})
-        [decline] = feed.new()
+        decline, cared = feed.new()
+        assert_shape(cared)
+        assert cared["eventTypeID"] == "customer_care_item"
+        assert [(c["itemID"], c["shipmentID"], c["reasonCode"]) for c in cared["data"]] == [
+            ("1", None, "customer_care"),
+            ("2", None, "customer_care"),
+        ]
+        assert cared["data"][0]["reasonDescription"] == f"Sent to customer care: {expected[1]}"
         assert_shape(decline)
         assert decline["eventTypeID"] == "StoreDeclineEvent"
         assert (decline["reasonCode"], decline["reasonDescription"]) == expected
@@ -451,9 +478,13 @@ def test_a_rejected_pickup_goes_to_customer_care_with_a_store_decline_and_no_rea
     shipment = shipment_of(order)
     feed.new()
     post(client, admin, f"/shipments/{shipment}/items/1/reject", {"reason_id": "DAMAGED"})
-    [decline] = feed.new()
+    decline, cared = feed.new()
     assert decline["eventTypeID"] == "StoreDeclineEvent"
     assert decline["data"] == [line("1", shipment, COAT, 1, 2, ("104", "Damaged"))]
+    assert cared["eventTypeID"] == "customer_care_item"
+    [held] = cared["data"]
+    assert (held["itemID"], held["reasonCode"]) == ("1", "customer_care")
+    assert held["reasonDescription"] == f"The pickup store {world.near} declined it: Damaged."
     assert read(client, admin, order["order_id"])["items"][0]["state"] == "customer_care"
 
 
@@ -554,7 +585,7 @@ ACTIONS = {
     "cancel-shipment": ("/shipments/{shipment}/cancel", None, ["cancel_shipment"]),
     "cancel-item": ("/orders/{order}/items/1/cancel", None, ["cancel_item"]),
     "cancel-order": ("/orders/{order}/cancel", None, ["cancel_shipment"]),
-    "customer-care": ("/shipments/{shipment}/customer-care", None, []),
+    "customer-care": ("/shipments/{shipment}/customer-care", None, ["customer_care_item"]),
 }
 
 
@@ -640,8 +671,12 @@ def test_refused_requests_write_no_event_and_queue_no_delivery(
     ]
     assert [a.status_code for a in answers] == [200, 200], answers[-1].text
     assert answers[0].json() == answers[1].json()
-    assert kinds(feed.new()) == [("StoreDeclineEvent", other["order_id"])]
-    assert outbox_rows(context) == (before[0] + 1, before[1] + 1)
+    assert kinds(feed.new()) == [
+        ("StoreDeclineEvent", other["order_id"]),
+        ("customer_care_item", other["order_id"]),
+    ]
+    # The endpoint here takes the four first types: the customer_care_item is kept, unsent.
+    assert outbox_rows(context) == (before[0] + 2, before[1] + 1)
 
 
 def _item_rows(context: Context) -> list[tuple[str, str, str, str | None]]:
@@ -768,7 +803,7 @@ def test_every_event_keeps_the_documented_key_order_and_json_types(
     third = create(client, admin, [(world.coat, 1)])
     post(client, admin, f"/shipments/{shipment_of(third)}/cancel")
     events = feed.new()
-    assert {e["eventTypeID"] for e in events} == set(ALL_TYPES)
+    assert {e["eventTypeID"] for e in events} == {*ALL_TYPES, "customer_care_item"}
     for event in events:
         assert_shape(event)
     # The stored bodies themselves (what webhooks send) have that order too.
@@ -836,7 +871,8 @@ def test_the_source_documents_example_rebuilt_from_real_actions(
         f"/shipments/{shipment}/items/12121212/reject",
         {"reason_id": "WORN_DISPLAY"},
     )
-    [decline] = feed.new()  # nowhere else to go: backordered, no ready_shipment
+    decline, waiting = feed.new()  # nowhere else to go: backordered, no ready_shipment
+    assert waiting["eventTypeID"] == "backorder_item"
     assert qoh(client, admin, facility, product) == 3
     assert list(decline) == list(SOURCE_EXAMPLE)
     for key, expected in SOURCE_EXAMPLE.items():

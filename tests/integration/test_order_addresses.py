@@ -326,7 +326,7 @@ def test_shipments_and_the_store_list_show_the_ship_to(
     shipment = order["items"][0]["shipment_id"]
     detail = client.get(f"/api/v1/shipments/{shipment}", headers=admin).json()
     listed = client.get(f"/api/v1/facilities/{store}/shipments", headers=admin).json()
-    for ship_to in (detail["ship_to"], listed["shipments"][0]["ship_to"]):
+    for ship_to in (detail["ship_to"], listed["items"][0]["ship_to"]):
         assert (ship_to["name"], ship_to["line1"], ship_to["postal_code"]) == (
             "Grace Hopper",
             "100 E Randolph St",

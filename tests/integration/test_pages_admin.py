@@ -39,6 +39,26 @@ def reject(client: TestClient, admin: dict[str, str], order_id: str, reason: str
     assert answer.status_code == 200, answer.text
 
 
+def test_the_order_page_shows_a_shipment_s_tracking_as_a_link(
+    client: TestClient, admin: dict[str, str], store: Store
+) -> None:
+    order = client.get(f"/api/v1/orders/{store.orders[0]}", headers=admin).json()
+    shipment = order["items"][0]["shipment_id"]
+    for step in ("start", "pack"):
+        assert client.post(f"/api/v1/shipments/{shipment}/{step}", headers=admin).is_success
+    tracking = {
+        "carrier": "UPS",
+        "tracking_number": "1Z<b>9",
+        "tracking_url": "https://track.example.com/1Z?x=1&y=2",
+    }
+    done = client.post(f"/api/v1/shipments/{shipment}/fulfill", json=tracking, headers=admin)
+    assert done.status_code == 200, done.text
+    shown = client.get(f"/admin/orders/{store.orders[0]}")
+    assert "UPS 1Z<b>9" in text_of(shown)
+    assert "1Z&lt;b&gt;9" in shown.text  # escaped, never markup
+    assert 'href="https://track.example.com/1Z?x=1&amp;y=2"' in shown.text
+
+
 def test_an_order_opens_by_id_and_shows_its_history_as_a_timeline(
     client: TestClient, admin: dict[str, str], store: Store
 ) -> None:

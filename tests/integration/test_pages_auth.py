@@ -169,7 +169,7 @@ def test_the_api_takes_the_session_and_its_writes_need_the_csrf_header(
     sign_in(client, person(context, Role.ASSOCIATE, [store.store_a]))
     listed = client.get(f"/api/v1/facilities/{store.store_a}/shipments")
     assert listed.status_code == 200
-    shipment = listed.json()["shipments"][0]["shipment_id"]
+    shipment = listed.json()["items"][0]["shipment_id"]
     assert client.get(f"/api/v1/facilities/{store.store_b}/shipments").status_code == 403
     assert client.post(f"/api/v1/shipments/{shipment}/start").status_code == 401
     token = csrf_of(client.get(f"/store/{store.store_a}/open"))

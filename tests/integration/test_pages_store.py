@@ -137,6 +137,28 @@ def test_start_pack_and_fulfill_move_an_order_through_the_lists(
     assert "Completed 0" in text_of(client.get(f"/store/{store.store_a}/completed"))
 
 
+def test_fulfil_from_the_completed_list_keeps_the_carrier_and_tracking_number(
+    client: TestClient, admin: dict[str, str], store: Store
+) -> None:
+    page = client.get(f"/store/{store.store_a}/open")
+    for step, tab in (("/start", "open"), ("/pack", "in-progress")):
+        page = client.get(f"/store/{store.store_a}/{tab}")
+        post_form(client, page, actions(page, step)[0], back="")
+    completed = client.get(f"/store/{store.store_a}/completed")
+    assert 'name="tracking_number"' in completed.text and 'name="carrier"' in completed.text
+    target = actions(completed, "/fulfill")[0]
+    shipment = target.split("/shipments/")[1].split("/")[0]
+    done = post_form(client, completed, target, back="", carrier="FedEx", tracking_number="7712")
+    assert "fulfilled" in text_of(done)
+    assert "FedEx 7712" in text_of(client.get(f"/store/{store.store_a}/completed"))
+    shown = client.get(f"/api/v1/shipments/{shipment}", headers=admin).json()
+    assert shown["tracking"] == {
+        "carrier": "FedEx",
+        "tracking_number": "7712",
+        "tracking_url": None,
+    }
+
+
 def test_report_an_issue_offers_the_active_reasons_in_sequence_without_system_ones(
     client: TestClient, admin: dict[str, str], store: Store
 ) -> None:

@@ -328,9 +328,9 @@ def test_the_answer_says_what_was_rejected_where_it_went_and_the_stock_left(
     assert states == {old_shipment: (ex.store, "declined"), new_shipment: (ex.other, "ready")}
     assert shipment_state(client, admin, old_shipment) == "declined"
     listed = client.get(f"/api/v1/facilities/{ex.store}/shipments", headers=admin).json()
-    assert old_shipment not in {s["shipment_id"] for s in listed["shipments"]}
+    assert old_shipment not in {s["shipment_id"] for s in listed["items"]}
     listed = client.get(f"/api/v1/facilities/{ex.other}/shipments", headers=admin).json()
-    assert new_shipment in {s["shipment_id"] for s in listed["shipments"]}
+    assert new_shipment in {s["shipment_id"] for s in listed["items"]}
 
 
 def test_the_record_and_the_order_history_keep_reason_facility_comment_and_who(

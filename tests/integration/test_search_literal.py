@@ -74,7 +74,7 @@ def test_the_shipment_search_takes_percent_underscore_and_backslash_literally(
             headers=admin,
         )
         assert answer.status_code == 200, answer.text
-        orders = {s["order_id"] for s in answer.json()["shipments"]}
+        orders = {s["order_id"] for s in answer.json()["items"]}
         return (
             {key for order, key in by_customer.items() if order in orders},
             {key for order, key in by_product.items() if order in orders},

@@ -55,7 +55,7 @@ def test_the_store_list_shows_the_ready_shipments_routed_there(
     case = two_orders_at_one_store
     listed = store_list(client, admin, case["store"], state="ready")
     assert listed["total"] == 2
-    orders = {s["order_id"]: s for s in listed["shipments"]}
+    orders = {s["order_id"]: s for s in listed["items"]}
     assert set(orders) == {case["wanted"]["order_id"], case["other"]["order_id"]}
     shipment = orders[case["wanted"]["order_id"]]
     assert shipment["shipment_id"] == case["wanted"]["items"][0]["shipment_id"]
@@ -87,7 +87,7 @@ def test_the_store_list_search_finds_a_shipment_by_any_of_its_words_in_any_case(
     }
     for field, query in queries.items():
         found = store_list(client, admin, case["store"], state="ready", q=query)
-        assert [s["order_id"] for s in found["shipments"]] == [case["wanted"]["order_id"]], field
+        assert [s["order_id"] for s in found["items"]] == [case["wanted"]["order_id"]], field
         assert found["total"] == 1, field
 
 
@@ -95,7 +95,7 @@ def test_the_store_list_search_finds_nothing_for_an_unrelated_word(
     client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any]
 ) -> None:
     found = store_list(client, admin, two_orders_at_one_store["store"], q="zeppelin")
-    assert found == {"total": 0, "shipments": []}
+    assert found == {"total": 0, "items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("typed", ["_", "%", "%%", "\\"])
@@ -103,7 +103,7 @@ def test_the_store_list_search_takes_wildcard_characters_literally(
     client: TestClient, admin: Headers, two_orders_at_one_store: dict[str, Any], typed: str
 ) -> None:
     found = store_list(client, admin, two_orders_at_one_store["store"], q=typed)
-    assert found == {"total": 0, "shipments": []}
+    assert found == {"total": 0, "items": [], "next_cursor": None}
 
 
 def test_an_associate_sees_their_store_list_and_not_another_stores(

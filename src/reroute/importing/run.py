@@ -75,6 +75,8 @@ def import_path(context: Context, kind: str, path: Path, console: Console) -> in
         bar = _Bar(progress)
         bar.start(f"Checking {name}", len(contents.records))
         plan = _check(what, contents, problems, name, bar)
+        if isinstance(plan, writing.OrderPlan):
+            plan.context = context
         if problems:  # report what the database knows too, then refuse the file
             with unit_of_work(context.db, write=False) as uow:
                 plan.check(uow, problems)

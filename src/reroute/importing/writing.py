@@ -17,6 +17,8 @@ from reroute.domain.facilities import Facility, Product
 from reroute.importing.files import Problems
 from reroute.importing.orders import OrderEntry
 from reroute.importing.rows import StockRow
+from reroute.services.context import Context
+from reroute.services.notify import Notifier
 from reroute.services.orders import insert_order
 from reroute.storage.unit_of_work import UnitOfWork
 
@@ -129,6 +131,8 @@ class OrderPlan:
     entries: list[OrderEntry]
     #: The body hash of each order id already present, found by `check`.
     present: dict[str, str] = field(default_factory=dict)
+    #: Where subscribers are found, to tell them of orders handed to customer care.
+    context: Context | None = None
 
     def check(self, uow: UnitOfWork, problems: Problems) -> None:
         self.present.clear()
@@ -151,10 +155,11 @@ class OrderPlan:
 
     def write(self, uow: UnitOfWork, problems: Problems, advance: Advance) -> Written:
         rows = unchanged = 0
+        notifier = Notifier(self.context, uow) if self.context is not None else None
         for entry in self.entries:
             known = self.present.get(entry.order.id)
             if known is None:
-                if self._insert(uow, entry, problems):
+                if self._insert(uow, entry, problems, notifier):
                     rows += entry.rows
                     advance(entry.rows)
                     continue
@@ -163,6 +168,8 @@ class OrderPlan:
                 unchanged += 1
             advance(entry.rows)
         problems.raise_if_any()
+        if notifier is not None:
+            notifier.flush()
         return Written(rows, unchanged)
 
     @staticmethod
@@ -180,9 +187,13 @@ class OrderPlan:
         return False
 
     @staticmethod
-    def _insert(uow: UnitOfWork, entry: OrderEntry, problems: Problems) -> bool:
+    def _insert(
+        uow: UnitOfWork, entry: OrderEntry, problems: Problems, notifier: Notifier | None
+    ) -> bool:
         try:
-            return insert_order(uow, entry.order, entry.body_hash, IMPORTER, None)
+            return insert_order(
+                uow, entry.order, entry.body_hash, IMPORTER, None, notifier=notifier
+            )
         except DomainError as exc:
             errors = exc.errors if isinstance(exc, Invalid) else []
             for error in errors:

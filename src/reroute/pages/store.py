@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from reroute.domain.access import STORE_ROLES, Principal, absent
-from reroute.domain.errors import Conflict, NotFound
+from reroute.domain.errors import Conflict, Invalid, NotFound
+from reroute.domain.notifications import Tracking
 from reroute.domain.orders import REJECTABLE, ShipmentState
 from reroute.pages.web import (
     ContextDep,
@@ -171,7 +172,10 @@ def step(
     shipment_id: str,
     action: str,
     back: Annotated[str, Form(max_length=2000)] = "",
+    carrier: Annotated[str, Form(max_length=100)] = "",
+    tracking_number: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """One step of a shipment; fulfilling a shipped one keeps the carrier and tracking typed."""
     actor.require_role(*STORE_ROLES, action="store step", target=f"shipment {shipment_id}")
     actor.require_facility(facility_id, "store step")
     if action not in fulfilment.STEPS:
@@ -179,9 +183,11 @@ def step(
     view = shipments.get_shipment(ctx, shipment_id, actor)
     if view.shipment.facility_id != facility_id:
         raise NotFound(absent("shipment", shipment_id))
+    given = Tracking(carrier.strip() or None, tracking_number.strip() or None)
+    tracking = given if action == "fulfill" and given != Tracking() else None
     try:
-        order_id = fulfilment.advance(ctx, shipment_id, action, actor, uuid.uuid4().hex)
-    except Conflict as exc:
+        order_id = fulfilment.advance(ctx, shipment_id, action, actor, uuid.uuid4().hex, tracking)
+    except (Conflict, Invalid) as exc:
         notify(request, "Nothing was changed", [exc.detail], kind="error")
     else:
         notify(request, f"Order {order_id} {DONE[action]}.")

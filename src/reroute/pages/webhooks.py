@@ -29,6 +29,9 @@ EVENTS = {
     EventType.READY_SHIPMENT: "Ready shipment (routing placed items)",
     EventType.CANCEL_SHIPMENT: "Shipment canceled",
     EventType.CANCEL_ITEM: "Item canceled",
+    EventType.FULFILLED_SHIPMENT: "Shipment fulfilled (with its tracking)",
+    EventType.BACKORDER_ITEM: "Items backordered (no facility can take them now)",
+    EventType.CUSTOMER_CARE_ITEM: "Items sent to customer care",
 }
 #: A delivery's badge borrows the look of an item state (still being tried: in progress).
 BADGES = {DeliveryStatus.DELIVERED: "fulfilled", DeliveryStatus.FAILED: "declined"}

@@ -263,4 +263,6 @@ def _apply(
             )
         if to is ItemState.CANCELED:
             notifier.add(follow, order, facility_id, lines, reason=decline, order_item_id=item_id)
+    if to is ItemState.CUSTOMER_CARE:
+        notifier.held(order, [(i, f"Sent to customer care: {decline[1]}") for i in items])
     notifier.flush()

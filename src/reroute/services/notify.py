@@ -16,10 +16,16 @@ from reroute.domain.notifications import (
     Tracking,
     build,
 )
-from reroute.domain.orders import Order, OrderItem
+from reroute.domain.orders import ItemState, Order, OrderItem
 from reroute.services.context import Context
 from reroute.services.reference import reference
 from reroute.storage.unit_of_work import UnitOfWork
+
+#: The event that tells subscribers an item now waits in each of these states.
+HELD_EVENTS = {
+    ItemState.BACKORDER: EventType.BACKORDER_ITEM,
+    ItemState.CUSTOMER_CARE: EventType.CUSTOMER_CARE_ITEM,
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,19 @@ class Notifier:
             reason=reason,
             availability=availability,
         )
+
+    def held(self, order: Order, items: Sequence[tuple[OrderItem, str | None]]) -> None:
+        """Items that reached backorder or customer care: one event per state, each line
+        carrying the state as its code and why as its description (facility none: no
+        facility holds them)."""
+        for state, event_type in HELD_EVENTS.items():
+            lines = [
+                Line(item, None, (str(state), why or ""))
+                for item, why in items
+                if item.state is state
+            ]
+            if lines:
+                self.add(event_type, order, None, lines, availability={})
 
     def _availability(self, facility_id: str | None, product_ids: list[str]) -> dict[str, int]:
         """The facility's QOH of each product as this transaction leaves it."""

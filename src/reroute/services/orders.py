@@ -11,6 +11,7 @@ from reroute.domain.access import LOADERS, Principal, absent
 from reroute.domain.errors import Conflict, ErrorCollector, NotFound
 from reroute.domain.orders import By, Order, Shipment
 from reroute.services.context import Context
+from reroute.services.notify import Notifier
 from reroute.services.reference import reference
 from reroute.services.routing import route_orders
 from reroute.storage.unit_of_work import UnitOfWork, transact, unit_of_work
@@ -36,13 +37,23 @@ def create_order(
     def work(uow: UnitOfWork) -> tuple[str | None, Order | None]:
         known_products = reference(ctx, uow).products_of(uow, [i.product_id for i in order.items])
         # A repeat finds the id taken at the insert (nothing written) and is judged after.
-        written = write_order(uow, order, body_hash, actor, request_id, set(known_products))
+        notifier = Notifier(ctx, uow)
+        written = write_order(
+            uow, order, body_hash, actor, request_id, set(known_products), notifier
+        )
         if written is None:
             return None, None
         if ctx.settings(uow).route_on_create:
             route_orders(
-                ctx, uow, [written], actor=actor.id, request_id=request_id, new_orders=True
+                ctx,
+                uow,
+                [written],
+                actor=actor.id,
+                request_id=request_id,
+                new_orders=True,
+                notifier=notifier,
             )
+        notifier.flush()
         return body_hash, written
 
     known, created = transact(ctx.db, work)
@@ -62,9 +73,11 @@ def insert_order(
     actor: Principal,
     request_id: str | None,
     known_products: set[str] | None = None,
+    notifier: Notifier | None = None,
 ) -> bool:
     """`write_order`, answering whether the order was written (False: its id is taken)."""
-    return write_order(uow, order, body_hash, actor, request_id, known_products) is not None
+    written = write_order(uow, order, body_hash, actor, request_id, known_products, notifier)
+    return written is not None
 
 
 def write_order(
@@ -74,9 +87,11 @@ def write_order(
     actor: Principal,
     request_id: str | None,
     known_products: set[str] | None = None,
+    notifier: Notifier | None = None,
 ) -> Order | None:
     """Check references and write a new order with its items queued for routing.
-    `known_products` are those of its products known to exist (else they are read).
+    `known_products` are those of its products known to exist (else they are read);
+    `notifier`, when given, tells subscribers of items handed to customer care.
 
     A shipped order sent without coordinates is placed from its postal code; one that cannot
     be placed is written all the same, its items handed to customer care with the reason.
@@ -102,11 +117,14 @@ def write_order(
             order.located_at(found.latitude, found.longitude)
     note = found.how if isinstance(found, geocoding.Located) else None
     history = [item.created(order.id, by, note) for item in order.items]
-    if isinstance(found, geocoding.Unlocated):
-        history.extend(order.unlocated(found.why, by))
+    cared = order.unlocated(found.why, by) if isinstance(found, geocoding.Unlocated) else []
+    history.extend(cared)
     if not uow.orders.insert(order, body_hash, uow.now):
         return None
     uow.orders.record(history, uow.now)
+    if notifier is not None and cared:
+        by_id = {i.item_id: i for i in order.items}
+        notifier.held(order, [(by_id[r.item_id], r.note) for r in cared if r.item_id])
     return order
 
 

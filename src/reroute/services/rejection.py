@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from reroute.domain.access import STORE_ROLES, Principal
 from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import InventoryLevel
-from reroute.domain.orders import By, ItemState, Order, Shipment
+from reroute.domain.orders import By, ItemState, Order, OrderItem, Shipment
 from reroute.domain.reasons import AVOID_SPLIT, CASCADE, NO_REASON, Reason, system_reason
 from reroute.domain.rejection import RejectionPlan, Reservation, plan_rejection
 from reroute.services.context import Context
@@ -210,6 +210,7 @@ def _apply(ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By) -> Reject
     routed = route_orders(
         ctx, uow, plan.to_route, actor=by.actor, request_id=by.request_id, notifier=notifier
     )
+    _tell_cared_for(notifier, plan)
     notifier.flush()
     routed_keys = {(r.order_id, r.item_id) for r in routed}
     for r in rejected:  # items that did not go back to routing (customer care) say so too
@@ -217,3 +218,16 @@ def _apply(ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By) -> Reject
             routed.append(Routed(r.order_id, r.item_id, r.state, None, None))
     # The levels as the rejection left them: routing never comes back to this facility.
     return RejectionResult(rejected, routed, [plan.level(p) for p in plan.products])
+
+
+def _tell_cared_for(notifier: Notifier, plan: RejectionPlan) -> None:
+    """Items that went to customer care instead of routing (their pickup store said no)."""
+    orders = {d.order.id: d.order for d in plan.declines}
+    cared: dict[str, list[tuple[OrderItem, str | None]]] = {}
+    for gone in plan.leaving:
+        if gone.item.state is ItemState.CUSTOMER_CARE:
+            said = gone.reason.decline_description
+            why = f"The pickup store {plan.facility_id} declined it: {said}."
+            cared.setdefault(gone.order_id, []).append((gone.item, why))
+    for order_id, items in cared.items():
+        notifier.held(orders[order_id], items)

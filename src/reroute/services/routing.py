@@ -165,12 +165,15 @@ def _write(
             )
             day_counts[p.facility_id][1] += 1
             changed.append((order.id, item))
+        newly_held: list[tuple[OrderItem, str | None]] = []
         for line in plan.unplaced:
             item = items[line.item_id]
             held = item.hold(order.id, plan.unplaced_state, by, plan.note)
             if held is not None:
                 history.append(held)
                 changed.append((order.id, item))
+                newly_held.append((item, plan.note))
+        notifier.held(order, newly_held)
         for item in (items[p.line.item_id] for p in plan.placements):
             routed.append(_routed(order.id, item))
         for facility_id in plan.facilities:

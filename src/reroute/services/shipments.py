@@ -38,14 +38,16 @@ def store_list(
     limit: int = 50,
     offset: int = 0,
     since: datetime | None = None,
+    below: int | None = None,
 ) -> ShipmentPage:
-    """`since` keeps shipments changed from then on (a store's Completed list shows today's)."""
+    """`since` keeps shipments changed from then on (a store's Completed list shows today's);
+    `below`, those older than a shipment id (a cursor's key)."""
     actor.require_facility(facility_id, "list shipments")
     with unit_of_work(ctx.db, write=False) as uow:
         if uow.facilities.get(facility_id) is None:
             raise NotFound(f"No facility {facility_id}.")
         found, total = uow.orders.facility_shipments(
-            facility_id, states, text=text, limit=limit, offset=offset, since=since
+            facility_id, states, text=text, limit=limit, offset=offset, since=since, below=below
         )
         return ShipmentPage(_views(uow, found, actor), total)
 

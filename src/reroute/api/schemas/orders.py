@@ -17,6 +17,7 @@ from reroute.domain.orders import (
     ItemState,
     Order,
     OrderItem,
+    Shipment,
     ShipmentState,
     ShippingMethod,
 )
@@ -330,11 +331,29 @@ class ItemOut(BaseModel):
         )
 
 
+class TrackingOut(BaseModel):
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+
+
+def tracking_of(shipment: Shipment) -> TrackingOut | None:
+    """The tracking a fulfilled shipment was confirmed with; None when it has none."""
+    if not (shipment.carrier or shipment.tracking_number or shipment.tracking_url):
+        return None
+    return TrackingOut(
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        tracking_url=shipment.tracking_url,
+    )
+
+
 class ShipmentSummaryOut(BaseModel):
     shipment_id: str
     facility_id: str
     state: ShipmentState
     created_at: datetime | None
+    tracking: TrackingOut | None
 
 
 class HistoryOut(BaseModel):
@@ -398,6 +417,7 @@ class OrderOut(BaseModel):
                     facility_id=s.facility_id,
                     state=s.state,
                     created_at=s.created_at,
+                    tracking=tracking_of(s),
                 )
                 for s in view.shipments
             ],

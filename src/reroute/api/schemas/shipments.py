@@ -3,12 +3,63 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from reroute.api.schemas.orders import ShipToOut
+from reroute.api.cursor import Page
+from reroute.api.schemas.common import Strict
+from reroute.api.schemas.orders import ShipToOut, TrackingOut, tracking_of
+from reroute.domain.notifications import Tracking
 from reroute.domain.orders import ItemState, ShipmentState, ShippingMethod
-from reroute.services.shipments import ShipmentPage, ShipmentView
+from reroute.services.shipments import ShipmentView
+
+
+def _web_address(value: str) -> str:
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError("A tracking URL is an http or https address without spaces.")
+    return value
+
+
+Carrier = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+TrackingNumber = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
+]
+TrackingUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    AfterValidator(_web_address),
+]
+
+
+class FulfillIn(Strict):
+    """How a shipped shipment travels; all optional, and none for a pickup."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "UPS",
+                    "tracking_number": "1Z999AA10123456784",
+                    "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+                }
+            ]
+        },
+    )
+
+    carrier: Carrier | None = None
+    tracking_number: TrackingNumber | None = None
+    tracking_url: TrackingUrl | None = None
+
+    def tracking(self) -> Tracking:
+        return Tracking(self.carrier, self.tracking_number, self.tracking_url)
 
 
 class ShipmentItemOut(BaseModel):
@@ -31,6 +82,7 @@ class ShipmentOut(BaseModel):
     shipping_method: ShippingMethod
     ordered_at: datetime | None
     ship_to: ShipToOut
+    tracking: TrackingOut | None
     items: list[ShipmentItemOut]
 
     @classmethod
@@ -59,14 +111,12 @@ class ShipmentOut(BaseModel):
             shipping_method=view.order.shipping_method,
             ordered_at=view.order.created_at,
             ship_to=ShipToOut.of(view.order.ship_to),
+            tracking=tracking_of(view.shipment),
             items=items,
         )
 
 
-class ShipmentListOut(BaseModel):
-    total: int
-    shipments: list[ShipmentOut]
+class ShipmentListOut(Page[ShipmentOut]):
+    """A page of a store's shipments, newest first; `total` counts every one that matches."""
 
-    @classmethod
-    def of(cls, page: ShipmentPage) -> ShipmentListOut:
-        return cls(total=page.total, shipments=[ShipmentOut.of(v) for v in page.shipments])
+    total: int

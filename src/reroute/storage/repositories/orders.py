@@ -401,10 +401,12 @@ class OrderRepository:
         limit: int = 50,
         offset: int = 0,
         since: datetime | None = None,
+        below: int | None = None,
     ) -> tuple[list[Shipment], int]:
         """A store's list: its shipments in `states`, newest first, optionally searched.
 
         The search matches order id, customer name, SKU, UPC or product name, case-insensitively.
+        `below` keeps shipments with a lower id (the API's cursor); the total counts them all.
         Answers the page and the total count.
         """
         condition = [
@@ -430,6 +432,8 @@ class OrderRepository:
                 )
             )
         total = self.conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        if below is not None:
+            base = base.where(shipments.c.id < below)
         ids = base.order_by(shipments.c.id.desc()).limit(limit).offset(offset)
         rows = self.conn.execute(
             select(shipments).where(shipments.c.id.in_(ids)).order_by(shipments.c.id.desc())
