@@ -1,6 +1,6 @@
 """The one cursor shape (`limit`, `cursor`, the answer's `items` and `next_cursor`) on the
-facilities, products, a facility's stock, the ledger and the rejection log: every row once,
-in order, across pages; a cursor of another list, or a made-up one, is a 422 problem."""
+facilities, products, a facility's stock and shipments, the ledger and the rejection log: every
+row once, in order, across pages; a cursor of another list, or a made-up one, is a 422 problem."""
 
 from __future__ import annotations
 
@@ -119,6 +119,25 @@ def test_the_rejection_log_pages_newest_first_with_the_counts_on_every_page(
     assert sum(pages[0]["last_24_hours"]["by_reason"].values()) == 3
 
 
+def test_a_store_s_shipments_page_newest_first_with_the_search_kept(
+    client: TestClient, admin: Headers
+) -> None:
+    product = put_product(client, admin)
+    store = stocked(client, admin, 1, {product: 20})
+    made = [create(client, admin, [(product, 1)])["items"][0]["shipment_id"] for _ in range(5)]
+    path = f"/api/v1/facilities/{store}/shipments"
+    pages = walk(client, admin, path, 2)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert rows(pages, "shipment_id") == sorted(made, key=int, reverse=True)
+    first = client.get(path, params={"limit": 2}, headers=admin).json()
+    assert first["total"] == 5
+    # A shipment made between two pages is newer: it moves no row of the pages after.
+    create(client, admin, [(product, 1)])
+    rest = client.get(path, params={"limit": 10, "cursor": first["next_cursor"]}, headers=admin)
+    assert [s["shipment_id"] for s in rest.json()["items"]] == rows(pages, "shipment_id")[2:]
+    assert rest.json()["total"] == 6
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -128,6 +147,7 @@ def test_the_rejection_log_pages_newest_first_with_the_counts_on_every_page(
         "/api/v1/facilities/{facility}/inventory/{product}/ledger",
         "/api/v1/rejections",
         "/api/v1/orders",
+        "/api/v1/facilities/{facility}/shipments",
     ],
 )
 def test_a_cursor_of_another_list_or_a_made_up_one_is_refused(

@@ -105,7 +105,7 @@ class StoreDeclineEvent(_Envelope):
     model_config = _config(
         _example(
             "StoreDeclineEvent",
-            data=[_line(locationAvailability=0, reasonCode="101", reasonDescription="Damaged")],
+            data=[_line(locationAvailability=0, reasonCode="104", reasonDescription="Damaged")],
         )
     )
     event_type_id: Literal["StoreDeclineEvent"] = Field(alias="eventTypeID")
