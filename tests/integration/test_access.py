@@ -315,7 +315,7 @@ def test_an_associate_hands_their_own_shipment_to_customer_care_and_reads_the_an
     response = client.post(f"/api/v1/shipments/{shipment_id}/customer-care", headers=associate)
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert [(s["shipment_id"], s["state"]) for s in answer["items"]] == [
+    assert [(s["shipment_id"], s["state"]) for s in answer["shipments"]] == [
         (shipment_id, "customer_care")
     ]
     assert [h["event"] for h in answer["history"] if h["shipment_id"] == shipment_id][-1] == (
