@@ -8,12 +8,12 @@ asks for, calls `plan_rejection` again until nothing is missing, then applies th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from reroute.domain.errors import Conflict, NotFound
+from reroute.domain.errors import Conflict, Invalid, NotFound
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
 from reroute.domain.orders import (
     REJECTABLE,
@@ -57,15 +57,51 @@ def shortage_victims(reservations: Sequence[Reservation], shortfall: int) -> lis
     return taken
 
 
-def chosen_items(order: Order, shipment: Shipment, item_id: str | None) -> list[OrderItem]:
-    """What the associate rejects: one item, or every open item of the shipment (None)."""
-    if item_id is None:
+#: The longest comment a rejection keeps, on the pages and in the API alike.
+MAX_COMMENT = 1_000
+
+#: What the associate rejects: one item id, several (the items marked on a shipment), or
+#: None for the whole shipment.
+Choice = str | Collection[str] | None
+
+
+def marked_ids(choice: Choice) -> tuple[str, ...] | None:
+    """The chosen item ids in the order given, each once; None for the whole shipment."""
+    if choice is None:
+        return None
+    ids = (choice,) if isinstance(choice, str) else tuple(dict.fromkeys(choice))
+    if not ids:
+        raise Invalid("Mark at least one item to reject.")
+    return ids
+
+
+def chosen_items(order: Order, shipment: Shipment, item_ids: Choice) -> list[OrderItem]:
+    """What the associate rejects: the items named, or every open item of the shipment (None).
+    Any one named item not open in this shipment refuses the whole choice."""
+    ids = marked_ids(item_ids)
+    if ids is None:
         items = [i for i in order.items if i.shipment_id == shipment.id and i.state in REJECTABLE]
         if not items:
             raise Conflict(
                 f"Shipment {shipment.id} has nothing left to reject (it is {shipment.state})."
             )
         return items
+    return [_chosen_item(order, shipment, item_id) for item_id in ids]
+
+
+def is_whole_shipment(order: Order, shipment: Shipment, item_ids: Choice) -> bool:
+    """A rejection of the whole shipment: None, or several marked items that are every open
+    item of it (one item named alone is always an item's rejection)."""
+    if item_ids is None:
+        return True
+    if isinstance(item_ids, str):
+        return False
+    open_ids = {i.item_id for i in order.items if i.shipment_id == shipment.id}
+    open_ids &= {i.item_id for i in order.items if i.state in REJECTABLE}
+    return bool(open_ids) and set(item_ids) == open_ids
+
+
+def _chosen_item(order: Order, shipment: Shipment, item_id: str) -> OrderItem:
     item = order.item(item_id)
     if item is None:
         raise NotFound(f"Order {order.id} has no item {item_id}.")
@@ -78,7 +114,7 @@ def chosen_items(order: Order, shipment: Shipment, item_id: str | None) -> list[
         raise Conflict(
             f"Item {item_id} is {item.state}: only ready or in-progress items can be rejected."
         )
-    return [item]
+    return item
 
 
 # The plan -------------------------------------------------------------------------------------
@@ -203,7 +239,7 @@ class RejectionPlan:
 def plan_rejection(
     shipment: Shipment,
     order: Order,
-    item_id: str | None,
+    item_id: Choice,
     reason: Reason,
     *,
     cascade: Reason,
@@ -215,7 +251,8 @@ def plan_rejection(
     by: By,
     comment: str | None = None,
 ) -> RejectionPlan:
-    """Reject one item (`item_id`) or the whole shipment (None) at the shipment's facility.
+    """Reject one item (`item_id`), several marked items (a collection of ids: all of them or
+    none), or the whole shipment (None) at the shipment's facility.
 
     `levels` are the facility's levels by product, `reservations` the open items of a product
     there by product, `orders` the orders read for those reservations (with `order` itself).
@@ -234,9 +271,8 @@ def plan_rejection(
             missing_levels=sorted(missing.levels),
             missing_reservations=sorted(missing.reservations),
         )
-    return planner.plan(
-        chosen, whole_shipment=reason if item_id is None else None, by=by, comment=comment
-    )
+    whole = is_whole_shipment(order, shipment, item_id)
+    return planner.plan(chosen, whole_shipment=reason if whole else None, by=by, comment=comment)
 
 
 class _Missing(Exception):
@@ -295,7 +331,7 @@ class _Planner:
 
     # Steps ----------------------------------------------------------------------------------
 
-    def run(self, item_id: str | None, reason: Reason) -> list[OrderItem]:
+    def run(self, item_id: Choice, reason: Reason) -> list[OrderItem]:
         chosen = chosen_items(self.order, self.shipment, item_id)
         touched = {i.product_id for i in chosen}
         if item_id is not None:

@@ -1,19 +1,30 @@
-"""Report an issue with an item: a reason and a comment, a confirmation that says what will
-happen (counted by the server), then the rejection, and a notice of where each item went."""
+"""Report an issue with an item, or with a shipment's marked items: a reason and a comment,
+a confirmation that says what will happen (counted by the server, stock included), then one
+rejection, and a notice of where each item went.
+
+The form and the confirmation are GET pages (what was chosen rides in the query), and only
+the final save posts, then redirects to the list: Back never asks to send a form again. Bad
+input ends on the form again, filled with what was typed and a plain message.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from reroute.api import paths  # noqa: F401  (the {name:key} path convertor)
+from reroute.api.schemas.common import NUL_MESSAGE
 from reroute.domain.access import STORE_ROLES, Principal, absent
 from reroute.domain.errors import Conflict, Invalid, NotFound
-from reroute.domain.orders import REJECTABLE
-from reroute.domain.reasons import InventoryEffect
+from reroute.domain.reasons import InventoryEffect, Reason
+from reroute.domain.rejection import MAX_COMMENT
 from reroute.pages.store import safe_back
 from reroute.pages.web import (
     ContextDep,
@@ -24,138 +35,450 @@ from reroute.pages.web import (
     redirect,
     render,
 )
-from reroute.services import reasons, rejection, shipments
-from reroute.services.rejection_preview import SYSTEM_REASONS, preview_rejection
+from reroute.services import reasons, rejection
+from reroute.services.context import Context
+from reroute.services.rejection_preview import (
+    SYSTEM_REASONS,
+    Preview,
+    Reportable,
+    preview_rejection,
+    reportable,
+)
 from reroute.services.whereabouts import where_they_went
 
+NUL = "\x00"
+
+
+async def refuse_nul_but_comment(request: Request) -> None:
+    """As every page, NUL is refused in any path id, query or form field, but the comment:
+    there it is the associate's typing, answered on the form again (see `_problems`)."""
+    fields = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.method == "POST":
+        fields += (await request.form()).multi_items()
+    for name, value in fields:
+        if name == "comment":
+            continue
+        if NUL in name or (isinstance(value, str) and NUL in value):
+            raise Invalid(f"{NUL_MESSAGE} Check {name.replace(NUL, '') or 'the form'}.")
+
+
+class ReportRoute(PageRoute):
+    """A page route whose NUL check leaves the comment to the form (`refuse_nul_but_comment`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["dependencies"] = [
+            *(kwargs.get("dependencies") or []),
+            Depends(refuse_nul_but_comment),
+        ]
+        APIRoute.__init__(self, path, endpoint, **kwargs)
+
+
 router = APIRouter(
-    prefix="/store/{facility_id}/shipments/{shipment_id}/items/{item_id:key}/report",
-    route_class=PageRoute,
+    prefix="/store/{facility_id}/shipments/{shipment_id}",
+    route_class=ReportRoute,
     dependencies=[Depends(check_csrf)],
     include_in_schema=False,
 )
-Back = Annotated[str, Form(max_length=2000)]
-ReasonId = Annotated[str, Form(min_length=1, max_length=64)]
-Comment = Annotated[str, Form(max_length=500)]
+# Fields are taken as typed and checked here, so that a wrong one is said on the form again
+# (a declared limit would answer a bare refusal page instead).
+QueryText = Annotated[str, Query()]
+FormText = Annotated[str, Form()]
 #: Items named in the notice after a rejection; a long cascade is summed up after these.
 SHOWN = 8
-#: What each inventory effect does to the store's stock, said plainly.
+#: What each inventory effect does to the store's stock, said plainly (one product, several).
 EFFECTS = {
-    InventoryEffect.ZERO: "This store's stock of it is set to 0.",
-    InventoryEffect.DECREASE_QOH_AND_ATP: "This store's stock of it is lowered by {q}.",
-    InventoryEffect.DECREASE_ATP: "{q} of it here will not be sold online any more.",
-    InventoryEffect.NONE: "This store's stock of it is not changed.",
+    InventoryEffect.ZERO: ("This store's stock of it is set to 0.", "set to 0"),
+    InventoryEffect.DECREASE_QOH_AND_ATP: (
+        "This store's stock of it is lowered by {q}.",
+        "lowered by the quantities reported",
+    ),
+    InventoryEffect.DECREASE_ATP: (
+        "{q} of it here will not be sold online any more.",
+        "kept from online sale by the quantities reported",
+    ),
+    InventoryEffect.NONE: ("This store's stock of it is not changed.", "not changed"),
 }
 
 
-@router.get("")
-def report_form(
+@dataclass
+class Typed:
+    """What the associate chose and typed, carried from the form to the confirmation and the
+    save, and back to the form when something is to fix."""
+
+    reason_id: str = ""
+    comment: str = ""
+    #: The marked items of a shipment's report (unused when one item is reported).
+    marked: list[str] = field(default_factory=list)
+    back: str = ""
+
+    def query(self, *, with_marked: bool) -> str:
+        pairs = [("reason_id", self.reason_id), ("comment", self.comment), ("back", self.back)]
+        if with_marked:
+            pairs += [("item", i) for i in self.marked]
+        return urlencode([(k, v) for k, v in pairs if v])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One item (`item_id`), or a shipment's marked items (`item_id` None)."""
+
+    facility_id: str
+    shipment_id: str
+    item_id: str | None
+
+    @property
+    def base(self) -> str:
+        url = f"/store/{_q(self.facility_id)}/shipments/{_q(self.shipment_id)}"
+        if self.item_id is not None:
+            url += f"/items/{_q(self.item_id)}"
+        return url + "/report"
+
+
+# One item ---------------------------------------------------------------------------------
+
+
+@router.get("/items/{item_id:key}/report")
+def item_form(
     request: Request,
     ctx: ContextDep,
     actor: PersonDep,
     facility_id: str,
     shipment_id: str,
     item_id: str,
-    back: Annotated[str, Query(max_length=2000)] = "",
+    reason_id: QueryText = "",
+    comment: QueryText = "",
+    back: QueryText = "",
 ) -> Response:
-    _may_report(actor, facility_id, shipment_id)
-    view = shipments.get_shipment(ctx, shipment_id, actor)
-    item = next((i for i in view.items if i.item_id == item_id), None)
-    if view.shipment.facility_id != facility_id or item is None or item.state not in REJECTABLE:
-        notify(request, "This item is no longer open at this store.", kind="error")
-        return redirect(safe_back(facility_id, back))
-    choices = [
-        r for r in reasons.list_reasons(ctx, actor, active_only=True) if r.id not in SYSTEM_REASONS
-    ]
+    target = Target(facility_id, shipment_id, item_id)
+    return _form(request, ctx, actor, target, Typed(reason_id, comment, [], back))
+
+
+@router.get("/items/{item_id:key}/report/confirm")
+def item_confirm(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    item_id: str,
+    reason_id: QueryText = "",
+    comment: QueryText = "",
+    back: QueryText = "",
+) -> Response:
+    target = Target(facility_id, shipment_id, item_id)
+    return _confirm(request, ctx, actor, target, Typed(reason_id, comment, [], back))
+
+
+@router.post("/items/{item_id:key}/report/confirm")
+def item_confirm_posted(
+    facility_id: str,
+    shipment_id: str,
+    item_id: str,
+    actor: PersonDep,
+    reason_id: FormText = "",
+    comment: FormText = "",
+    back: FormText = "",
+) -> Response:
+    """A form posted here (an older page's) lands on the confirmation page, reached by GET."""
+    target = Target(facility_id, shipment_id, item_id)
+    typed = Typed(reason_id, comment, [], back)
+    return redirect(f"{target.base}/confirm?{typed.query(with_marked=False)}")
+
+
+@router.post("/items/{item_id:key}/report")
+def item_report(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    item_id: str,
+    reason_id: FormText = "",
+    comment: FormText = "",
+    back: FormText = "",
+) -> Response:
+    target = Target(facility_id, shipment_id, item_id)
+    return _save(request, ctx, actor, target, Typed(reason_id, comment, [], back))
+
+
+# A shipment's marked items ----------------------------------------------------------------
+
+
+@router.get("/report")
+def shipment_form(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    reason_id: QueryText = "",
+    comment: QueryText = "",
+    item: Annotated[list[str] | None, Query()] = None,
+    back: QueryText = "",
+) -> Response:
+    """Every open item is marked at first: the whole shipment, unless the associate unmarks."""
+    target = Target(facility_id, shipment_id, None)
+    return _form(request, ctx, actor, target, Typed(reason_id, comment, item or [], back))
+
+
+@router.get("/report/confirm")
+def shipment_confirm(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    reason_id: QueryText = "",
+    comment: QueryText = "",
+    item: Annotated[list[str] | None, Query()] = None,
+    back: QueryText = "",
+) -> Response:
+    target = Target(facility_id, shipment_id, None)
+    return _confirm(request, ctx, actor, target, Typed(reason_id, comment, item or [], back))
+
+
+@router.post("/report/confirm")
+def shipment_confirm_posted(
+    facility_id: str,
+    shipment_id: str,
+    actor: PersonDep,
+    reason_id: FormText = "",
+    comment: FormText = "",
+    item: Annotated[list[str] | None, Form()] = None,
+    back: FormText = "",
+) -> Response:
+    """As for one item: a posted form lands on the confirmation page, reached by GET."""
+    target = Target(facility_id, shipment_id, None)
+    typed = Typed(reason_id, comment, item or [], back)
+    return redirect(f"{target.base}/confirm?{typed.query(with_marked=True)}")
+
+
+@router.post("/report")
+def shipment_report(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    reason_id: FormText = "",
+    comment: FormText = "",
+    item: Annotated[list[str] | None, Form()] = None,
+    back: FormText = "",
+) -> Response:
+    target = Target(facility_id, shipment_id, None)
+    return _save(request, ctx, actor, target, Typed(reason_id, comment, item or [], back))
+
+
+# The three steps --------------------------------------------------------------------------
+
+
+def _form(
+    request: Request,
+    ctx: Context,
+    actor: Principal,
+    target: Target,
+    typed: Typed,
+    problems: dict[str, str] | None = None,
+    found: Reportable | None = None,
+) -> Response:
+    """The form, filled with `typed`; with `problems`, a 422 that says what to fix."""
+    _may_report(actor, target)
+    typed.back = safe_back(target.facility_id, typed.back)
+    found = found or _reportable(ctx, actor, target)
+    gone = _gone(found, target, typed.marked if problems is not None else [])
+    if gone:
+        return _left(request, typed.back, gone)
+    assert found is not None
+    if target.item_id is None and problems is None and not typed.marked:
+        typed.marked = [line.item.item_id for line in found.lines]
     return render(
         request,
         "store/report.html",
-        view=view,
-        item=item,
-        product=view.products.get(item.product_id),
-        reasons=choices,
-        back=safe_back(facility_id, back),
+        status_code=422 if problems else 200,
+        found=found,
+        lines=_lines_of(found, target),
+        target=target,
+        typed=typed,
+        problems=problems or {},
+        reasons=_offered(ctx, actor),
+        max_comment=MAX_COMMENT,
     )
 
 
-@router.post("/confirm")
-def confirm(
-    request: Request,
-    ctx: ContextDep,
-    actor: PersonDep,
-    facility_id: str,
-    shipment_id: str,
-    item_id: str,
-    reason_id: ReasonId,
-    comment: Comment = "",
-    back: Back = "",
+def _confirm(
+    request: Request, ctx: Context, actor: Principal, target: Target, typed: Typed
 ) -> Response:
-    _may_report(actor, facility_id, shipment_id)
-    back = safe_back(facility_id, back)
+    _may_report(actor, target)
+    typed.back = safe_back(target.facility_id, typed.back)
+    found = _reportable(ctx, actor, target)
+    gone = _gone(found, target, typed.marked)
+    if gone:
+        return _left(request, typed.back, gone)
+    assert found is not None
+    offered = _offered(ctx, actor)
+    problems = _problems(typed, offered, target)
+    if problems:
+        return _form(request, ctx, actor, target, typed, problems, found)
+    choice = target.item_id if target.item_id is not None else tuple(typed.marked)
     try:
-        shipments.get_shipment(ctx, shipment_id, actor)  # another store's: as absent
-        preview = preview_rejection(ctx, shipment_id, item_id, reason_id, actor)
-    except (Conflict, NotFound) as exc:
-        notify(request, "Nothing was changed", [exc.detail], kind="error")
-        return redirect(back)
-    if preview.facility.id != facility_id:
-        raise NotFound(absent("shipment", shipment_id))
-    effect = EFFECTS[preview.reason.inventory_effect].format(q=preview.item.quantity)
+        preview = preview_rejection(ctx, target.shipment_id, choice, typed.reason_id, actor)
+    except (Conflict, NotFound):
+        return _left(request, typed.back, _nothing_open(found, target))
+    except Invalid:  # the reason was switched off meanwhile
+        problems = {"reason_id": "Choose one of the reasons listed."}
+        return _form(request, ctx, actor, target, typed, problems, found)
     return render(
         request,
         "store/confirm.html",
-        preview=preview,
-        effect=effect,
-        comment=comment.strip(),
-        back=back,
-        shipment_id=shipment_id,
+        p=preview,
+        target=target,
+        typed=typed,
+        comment=typed.comment.strip(),
+        effect=_effect(preview),
+        change=f"{target.base}?{typed.query(with_marked=target.item_id is None)}",
     )
 
 
-@router.post("")
-def report(
-    request: Request,
-    ctx: ContextDep,
-    actor: PersonDep,
-    facility_id: str,
-    shipment_id: str,
-    item_id: str,
-    reason_id: ReasonId,
-    comment: Comment = "",
-    back: Back = "",
+def _save(
+    request: Request, ctx: Context, actor: Principal, target: Target, typed: Typed
 ) -> Response:
-    _may_report(actor, facility_id, shipment_id)
-    back = safe_back(facility_id, back)
-    if reason_id in SYSTEM_REASONS:
-        raise Invalid("Choose one of the reasons listed.")
-    view = shipments.get_shipment(ctx, shipment_id, actor)
-    if view.shipment.facility_id != facility_id:
-        raise NotFound(absent("shipment", shipment_id))
+    """The one write: a refusal writes nothing and says why; success redirects to the list."""
+    _may_report(actor, target)
+    typed.back = safe_back(target.facility_id, typed.back)
+    problems = _problems(typed, _offered(ctx, actor), target)
+    if problems:
+        return _form(request, ctx, actor, target, typed, problems)
+    found = _reportable(ctx, actor, target)
+    if found is None:
+        raise NotFound(absent("shipment", target.shipment_id))
+    comment = typed.comment.strip() or None
+    request_id = uuid.uuid4().hex
     try:
-        result = rejection.reject_item(
-            ctx,
-            shipment_id,
-            item_id,
-            reason_id,
-            comment.strip() or None,
-            actor,
-            uuid.uuid4().hex,
-        )
+        if target.item_id is not None:
+            result = rejection.reject_item(
+                ctx, target.shipment_id, target.item_id, typed.reason_id, comment, actor, request_id
+            )
+        else:
+            result = rejection.reject_items(
+                ctx, target.shipment_id, typed.marked, typed.reason_id, comment, actor, request_id
+            )
     except Conflict as exc:
         notify(request, "Nothing was changed", [exc.detail], kind="error")
-        return redirect(back)
+        return redirect(typed.back)
     went = where_they_went(ctx, result)
-    first = went[0] if went else None
-    title = f"Reported {first.product_name}" if first else "Reported"
+    chosen = [r for r in result.rejected if not r.cascaded]
+    if target.item_id is not None:
+        first = went[0] if went else None
+        title = f"Reported {first.product_name}: it has left this store." if first else "Reported."
+    else:
+        n = len(chosen)
+        title = (
+            f"Reported {n} item{'s' if n != 1 else ''} of order {found.order.id}: "
+            f"{'they have' if n != 1 else 'it has'} left this store."
+        )
     lines = [w.sentence() for w in went]
     if len(lines) > SHOWN:  # the notice rides in the session cookie: keep it small
         lines = [*lines[:SHOWN], f"… and {len(lines) - SHOWN} more taken back from this store."]
-    notify(request, title + ": it has left this store.", lines)
+    notify(request, title, lines)
+    return redirect(typed.back)
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _may_report(actor: Principal, target: Target) -> None:
+    """Reporting is a store action (associates of the facility and admins), checked before
+    the rejection's own checks and before anything is written."""
+    where = f"shipment {target.shipment_id}"
+    actor.require_role(*STORE_ROLES, action="report an issue", target=where)
+    actor.require_facility(target.facility_id, "report an issue")
+
+
+def _reportable(ctx: Context, actor: Principal, target: Target) -> Reportable | None:
+    """The shipment as the form shows it; None when it is not at this store (any more)."""
+    found = reportable(ctx, target.shipment_id, actor)  # another store's: 404, as absent
+    return found if found.shipment.facility_id == target.facility_id else None
+
+
+def _gone(found: Reportable | None, target: Target, marked: Sequence[str]) -> list[str]:
+    """Why there is nothing to report here any more, in plain words; [] when there is."""
+    if found is None:
+        return [f"Shipment {target.shipment_id} is not at this store."]
+    if target.item_id is not None:
+        if found.line(target.item_id) is None:
+            return _nothing_open(found, target)
+        return []
+    if not found.lines:
+        return _nothing_open(found, target)
+    left = [i for i in marked if found.line(i) is None]
+    if left:
+        return [
+            f"Order {found.order.id}, item {i}: no longer open at this store (reported, "
+            "packed or moved on meanwhile)."
+            for i in left
+        ]
+    return []
+
+
+def _nothing_open(found: Reportable | None, target: Target) -> list[str]:
+    if found is None or target.item_id is None:
+        order = f"Order {found.order.id}" if found else f"Shipment {target.shipment_id}"
+        return [f"{order}: nothing of it is open at this store any more."]
+    return [
+        f"Order {found.order.id}, item {target.item_id}: this item is no longer open at this "
+        "store (reported, packed or moved on meanwhile)."
+    ]
+
+
+def _left(request: Request, back: str, lines: list[str]) -> Response:
+    """Nothing to report any more (already reported, for one): said on the list, plainly."""
+    notify(request, "Nothing to report here any more. Nothing was changed.", lines, kind="info")
     return redirect(back)
 
 
-def _may_report(actor: Principal, facility_id: str, shipment_id: str) -> None:
-    """Reporting is a store action (associates of the facility and admins), checked before
-    the rejection's own checks and before anything is written."""
-    actor.require_role(*STORE_ROLES, action="report an issue", target=f"shipment {shipment_id}")
-    actor.require_facility(facility_id, "report an issue")
+def _offered(ctx: Context, actor: Principal) -> list[Reason]:
+    """The reasons an associate may give: active, in sequence, never the system's own."""
+    listed = reasons.list_reasons(ctx, actor, active_only=True)
+    return [r for r in listed if r.id not in SYSTEM_REASONS]
+
+
+def _problems(typed: Typed, offered: list[Reason], target: Target) -> dict[str, str]:
+    """What to fix, by field, in plain words. A NUL typed into the comment is taken out (the
+    form shows the rest), and said."""
+    problems: dict[str, str] = {}
+    if not typed.reason_id:
+        problems["reason_id"] = "Choose a reason."
+    elif typed.reason_id not in {r.id for r in offered}:
+        problems["reason_id"] = "Choose one of the reasons listed."
+        typed.reason_id = ""
+    if NUL in typed.comment:
+        typed.comment = typed.comment.replace(NUL, "")
+        problems["comment"] = (
+            "The comment held an invisible NUL character, which cannot be kept: it was "
+            "taken out. Check the comment and continue."
+        )
+    elif len(typed.comment.strip()) > MAX_COMMENT:
+        problems["comment"] = (
+            f"Keep the comment under {MAX_COMMENT:,} characters "
+            f"(it has {len(typed.comment.strip()):,})."
+        )
+    if target.item_id is None and not typed.marked:
+        problems["item"] = "Mark at least one item."
+    return problems
+
+
+def _lines_of(found: Reportable, target: Target) -> list[Any]:
+    if target.item_id is None:
+        return list(found.lines)
+    return [line for line in found.lines if line.item.item_id == target.item_id]
+
+
+def _effect(p: Preview) -> str:
+    one, many = EFFECTS[p.reason.inventory_effect]
+    if len(p.chosen) == 1:
+        return one.format(q=p.item.quantity)
+    return f"This store's stock of each is {many}."
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")

@@ -1,5 +1,6 @@
-"""Rejecting an item or a whole shipment at a store (SPEC section 4), in one transaction: load
-what the rejection's plan asks for, apply the plan in a few statements, and route at once.
+"""Rejecting an item, marked items or a whole shipment at a store (SPEC section 4), in one
+transaction: load what the rejection's plan asks for, apply the plan in a few statements, and
+route at once.
 
 The rejecting facility's inventory rows are locked before anything is decided, so two
 rejections, or a rejection and an order creation, on one product at one store serialise there.
@@ -9,7 +10,7 @@ shows (`plan_loaded`): an item packed or canceled meanwhile stays where it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from reroute.domain.access import STORE_ROLES, Principal
@@ -17,7 +18,14 @@ from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import InventoryLevel
 from reroute.domain.orders import By, ItemState, Order, OrderItem, Shipment
 from reroute.domain.reasons import AVOID_SPLIT, CASCADE, NO_REASON, Reason, system_reason
-from reroute.domain.rejection import RejectionPlan, Reservation, plan_rejection
+from reroute.domain.rejection import (
+    MAX_COMMENT,
+    Choice,
+    RejectionPlan,
+    Reservation,
+    marked_ids,
+    plan_rejection,
+)
 from reroute.services.context import Context
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
@@ -69,17 +77,37 @@ def reject_shipment(
     return _reject(ctx, shipment_id, None, reason_id, comment, actor, request_id)
 
 
+def reject_items(
+    ctx: Context,
+    shipment_id: str,
+    item_ids: Collection[str],
+    reason_id: str | None,
+    comment: str | None,
+    actor: Principal,
+    request_id: str | None = None,
+) -> RejectionResult:
+    """The items an associate marked on a shipment, with one reason, in one transaction: all
+    of them leave or, when any one is no longer open there, none. Marking every open item is
+    the whole shipment's rejection."""
+    return _reject(ctx, shipment_id, tuple(item_ids), reason_id, comment, actor, request_id)
+
+
 def _reject(
     ctx: Context,
     shipment_id: str,
-    item_id: str | None,
+    item_id: Choice,
     reason_id: str | None,
     comment: str | None,
     actor: Principal,
     request_id: str | None,
 ) -> RejectionResult:
-    action = "reject item" if item_id is not None else "reject shipment"
+    if item_id is None:
+        action = "reject shipment"
+    else:
+        action = "reject item" if isinstance(item_id, str) else "reject items"
     actor.require_role(*STORE_ROLES, action=action, target=f"shipment {shipment_id}")
+    marked_ids(item_id)  # none marked: refused before anything is read
+    check_comment(comment)
     by = By(actor.id, request_id)
 
     def work(uow: UnitOfWork) -> RejectionResult:
@@ -93,6 +121,15 @@ def _reject(
         return _apply(ctx, uow, plan, by)
 
     return transact(ctx.db, work)
+
+
+def check_comment(comment: str | None) -> None:
+    """One limit for every comment, whoever sends it (pages and API alike)."""
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise Invalid(
+            f"Keep the comment under {MAX_COMMENT:,} characters.",
+            [FieldError("comment", f"At most {MAX_COMMENT:,} characters ({len(comment):,}).")],
+        )
 
 
 def _lock_levels_first(
@@ -127,7 +164,7 @@ def plan_loaded(
     uow: UnitOfWork,
     shipment: Shipment,
     order: Order,
-    item_id: str | None,
+    item_id: Choice,
     reason: Reason,
     reasons: Mapping[str, Reason],
     levels: dict[str, InventoryLevel],

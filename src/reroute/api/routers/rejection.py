@@ -21,6 +21,7 @@ from reroute.api.schemas.rejection import (
     RejectionOut,
     RejectionRowOut,
     RejectionsOut,
+    RejectShipmentIn,
 )
 from reroute.domain.reasons import Reason
 from reroute.services import reasons, rejection, rejection_log
@@ -57,15 +58,21 @@ def reject_item(
 @router.post("/shipments/{shipment_id}/reject", response_model=RejectionOut, responses=CONFLICTS)
 def reject_shipment(
     shipment_id: ShipmentId,
-    body: RejectIn,
+    body: RejectShipmentIn,
     ctx: ContextDep,
     actor: ActorDep,
     request_id: RequestIdDep,
 ) -> RejectionOut:
-    """Reject every item of the shipment still ready or in progress, with one reason."""
-    result = rejection.reject_shipment(
-        ctx, shipment_id, body.reason_id, body.comment, actor, request_id
-    )
+    """Reject every item of the shipment still ready or in progress, or only the `item_ids`
+    given, with one reason, in one transaction."""
+    if body.item_ids is None:
+        result = rejection.reject_shipment(
+            ctx, shipment_id, body.reason_id, body.comment, actor, request_id
+        )
+    else:
+        result = rejection.reject_items(
+            ctx, shipment_id, body.item_ids, body.reason_id, body.comment, actor, request_id
+        )
     return RejectionOut.of(result)
 
 

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reroute.api.cursor import Page
 from reroute.api.etag import tag_of_value
-from reroute.api.schemas.common import Identifier, Name, Strict
+from reroute.api.schemas.common import Identifier, Name, PlatformId, Strict
 from reroute.domain.orders import ItemState
 from reroute.domain.reasons import InventoryEffect, Reason
+from reroute.domain.rejection import MAX_COMMENT
 from reroute.services.rejection import RejectionResult
 
-Comment = Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True)]
+Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")]
 
 
@@ -93,6 +94,23 @@ class RejectIn(Strict):
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"reason_id": "NOT_IN_STOCK", "comment": "Shelf empty"}]}
+    )
+
+
+class RejectShipmentIn(RejectIn):
+    item_ids: list[PlatformId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Only these items of the shipment (those an associate marked), in one "
+        "transaction: if any one is no longer open there, none is rejected. Left out, or "
+        "naming every open item, it is the whole shipment's rejection (one decline).",
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason_id": "DAMAGED", "comment": "Both torn", "item_ids": ["1", "2"]}]
+        }
     )
 
 
