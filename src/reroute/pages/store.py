@@ -1,5 +1,6 @@
-"""A store's lists (Open, In progress, Completed), searchable and paged, and the steps a
-shipment takes there: Start, Pack, Fulfill."""
+"""A store's lists (Open, In progress, Completed), searchable and paged, with the stock of each
+item in sight, and the steps a shipment takes there: Start in one tap; Pack and Fulfill after a
+confirmation page (Fulfill of a shipped order asks for the carrier and tracking number)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from reroute.pages.web import (
     redirect,
     render,
 )
-from reroute.services import catalog, fulfilment, shipments
+from reroute.services import catalog, fulfilment, shipments, stock_in_sight
 from reroute.services.context import Context
 
 router = APIRouter(
@@ -61,6 +62,14 @@ STEPS = {
     ShipmentState.IN_PROGRESS: ("pack", "Pack"),
     ShipmentState.PACKED: ("fulfill", "Fulfill"),
 }
+#: The steps that ask first, and what their confirmation page says will happen.
+CONFIRMED = {
+    "pack": "Pack",
+    "fulfill": "Fulfill",
+}
+#: What the page asks of a carrier and a tracking number: the API's limits, in plain words.
+CARRIER_LIMIT = 100
+TRACKING_LIMIT = 200
 DONE = {
     "start": "started: it is on the In progress list",
     "pack": "packed: fulfill it from the Completed list when it leaves",
@@ -142,6 +151,8 @@ def store_list(
     counts = {t.key: (found.total if t is chosen else listing(t, 1).total) for t in TABS.values()}
     pages = max(1, math.ceil(found.total / PAGE_SIZE))
     here = list_url(facility_id, tab, q, page)
+    shown = {item.product_id for card in found.shipments for item in card.items}
+    stock = stock_in_sight.levels_here(ctx, facility_id, shown, actor)
     return render(
         request,
         "store/list.html",
@@ -152,15 +163,110 @@ def store_list(
         counts=counts,
         q=q,
         cards=found.shipments,
+        stock=stock,
         page=page,
         pages=pages,
         total=found.total,
         here=here,
         steps=STEPS,
+        confirmed=CONFIRMED,
         rejectable=REJECTABLE,
         previous_url=list_url(facility_id, tab, q, page - 1) if page > 1 else None,
         next_url=list_url(facility_id, tab, q, page + 1) if page < pages else None,
     )
+
+
+def _shipment_here(
+    ctx: Context, actor: Principal, facility_id: str, shipment_id: str, action: str
+) -> shipments.ShipmentView:
+    """The shipment the step names, if it is at this store and the caller may act there."""
+    actor.require_role(*STORE_ROLES, action="store step", target=f"shipment {shipment_id}")
+    actor.require_facility(facility_id, "store step")
+    if action not in fulfilment.STEPS:
+        raise NotFound(f"No step {action!r}: use start, pack or fulfill.")
+    view = shipments.get_shipment(ctx, shipment_id, actor)
+    if view.shipment.facility_id != facility_id:
+        raise NotFound(absent("shipment", shipment_id))
+    return view
+
+
+def tracking_problems(carrier: str, tracking_number: str) -> list[str]:
+    """What to fix in the carrier and tracking number typed, in plain words (none: fine).
+    Both or neither: a tracking number means nothing without its carrier."""
+    problems = []
+    if len(carrier) > CARRIER_LIMIT:
+        problems.append(f"Keep the carrier under {CARRIER_LIMIT:,} characters.")
+    if len(tracking_number) > TRACKING_LIMIT:
+        problems.append(f"Keep the tracking number under {TRACKING_LIMIT:,} characters.")
+    if tracking_number and not carrier:
+        problems.append("Add the carrier of this tracking number, or leave both empty.")
+    if carrier and not tracking_number:
+        problems.append("Add the tracking number, or leave the carrier empty too.")
+    return problems
+
+
+def _confirmation(
+    request: Request,
+    ctx: Context,
+    actor: Principal,
+    view: shipments.ShipmentView,
+    action: str,
+    back: str,
+    *,
+    carrier: str = "",
+    tracking_number: str = "",
+    problems: list[str] | None = None,
+) -> Response:
+    facility_id = view.shipment.facility_id
+    stock = stock_in_sight.levels_here(ctx, facility_id, {i.product_id for i in view.items}, actor)
+    return render(
+        request,
+        "store/step.html",
+        status_code=422 if problems else 200,
+        view=view,
+        action=action,
+        label=CONFIRMED[action],
+        back=back,
+        stock=stock,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        problems=problems or [],
+    )
+
+
+@router.get("/{facility_id}/shipments/{shipment_id}/{action}")
+def confirm_step(
+    request: Request,
+    ctx: ContextDep,
+    actor: PersonDep,
+    facility_id: str,
+    shipment_id: str,
+    action: str,
+    back: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """Pack and Fulfill ask first, on a page reached by GET: Back from it is harmless, and a
+    shipment that moved on meanwhile sends the associate back to the list, saying so."""
+    view = _shipment_here(ctx, actor, facility_id, shipment_id, action)
+    back = safe_back(facility_id, back)
+    if action not in CONFIRMED:
+        raise NotFound(f"No confirmation for {action!r}: use pack or fulfill.")
+    offered = STEPS.get(view.shipment.state)
+    if offered is None or offered[0] != action:
+        notify(
+            request,
+            "Nothing was changed",
+            [
+                f"Order {view.order.id} is {_label_of(view.shipment.state)} now: it cannot be "
+                f"{'packed' if action == 'pack' else 'fulfilled'}."
+            ],
+            kind="error",
+        )
+        return redirect(back)
+    return _confirmation(request, ctx, actor, view, action, back)
+
+
+def _label_of(state: ShipmentState) -> str:
+    return str(state).replace("_", " ")
 
 
 @router.post("/{facility_id}/shipments/{shipment_id}/{action}")
@@ -172,18 +278,29 @@ def step(
     shipment_id: str,
     action: str,
     back: Annotated[str, Form(max_length=2000)] = "",
-    carrier: Annotated[str, Form(max_length=100)] = "",
-    tracking_number: Annotated[str, Form(max_length=200)] = "",
+    carrier: Annotated[str, Form(max_length=20_000)] = "",
+    tracking_number: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    """One step of a shipment; fulfilling a shipped one keeps the carrier and tracking typed."""
-    actor.require_role(*STORE_ROLES, action="store step", target=f"shipment {shipment_id}")
-    actor.require_facility(facility_id, "store step")
-    if action not in fulfilment.STEPS:
-        raise NotFound(f"No step {action!r}: use start, pack or fulfill.")
-    view = shipments.get_shipment(ctx, shipment_id, actor)
-    if view.shipment.facility_id != facility_id:
-        raise NotFound(absent("shipment", shipment_id))
-    given = Tracking(carrier.strip() or None, tracking_number.strip() or None)
+    """One step of a shipment; fulfilling a shipped one keeps the carrier and tracking typed.
+    Bad tracking input shows the confirmation again, filled, saying what to fix (nothing is
+    written)."""
+    view = _shipment_here(ctx, actor, facility_id, shipment_id, action)
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if action == "fulfill":
+        problems = tracking_problems(carrier, tracking_number)
+        if problems:
+            return _confirmation(
+                request,
+                ctx,
+                actor,
+                view,
+                action,
+                safe_back(facility_id, back),
+                carrier=carrier,
+                tracking_number=tracking_number,
+                problems=problems,
+            )
+    given = Tracking(carrier or None, tracking_number or None)
     tracking = given if action == "fulfill" and given != Tracking() else None
     try:
         order_id = fulfilment.advance(ctx, shipment_id, action, actor, uuid.uuid4().hex, tracking)

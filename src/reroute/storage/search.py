@@ -1,11 +1,12 @@
 """What a person types in a search box is matched literally, case-insensitively, anywhere in a
-field: `%` and `_` are not wildcards, on SQLite and PostgreSQL alike."""
+field: `%` and `_` are not wildcards, on SQLite and PostgreSQL alike. Several words match in
+any order ("Brown Carlos" finds "Carlos Brown")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 
 ESCAPE = "\\"
 
@@ -19,7 +20,14 @@ def contains_pattern(typed: str) -> str:
     return f"%{literal}%"
 
 
+def words_of(typed: str) -> list[str]:
+    """The words of `typed`, each once, in the order typed (all of it when it has none)."""
+    return list(dict.fromkeys(typed.lower().split())) or [typed]
+
+
 def any_contains(typed: str, *columns: ColumnElement[Any]) -> ColumnElement[bool]:
-    """True where one of `columns` holds `typed`, compared in lower case."""
-    pattern = contains_pattern(typed)
-    return or_(*(func.lower(c).like(pattern, escape=ESCAPE) for c in columns))
+    """True where one of `columns` holds every word of `typed`, in any order, compared in
+    lower case. Each word must be in the same field: a short word such as "0" would otherwise
+    find every row whose id holds a 0 beside a name holding the other words."""
+    patterns = [contains_pattern(word) for word in words_of(typed)]
+    return or_(*(and_(*(func.lower(c).like(p, escape=ESCAPE) for p in patterns)) for c in columns))
