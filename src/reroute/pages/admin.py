@@ -1,9 +1,8 @@
-"""Admin pages for reading what happened: an order with its whole history as a timeline, and
-the facilities with their stock."""
+"""Admin pages for reading what happened: an order with its whole history as a timeline.
+(The facilities and their stock are in `reroute.pages.facilities`.)"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,9 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from reroute.api import paths  # noqa: F401  (the {name:key} path convertor)
-from reroute.domain.errors import NotFound
+from reroute.api.cursor import decode as decode_cursor
+from reroute.api.cursor import encode as encode_cursor
+from reroute.domain.errors import Invalid, NotFound
+from reroute.domain.orders import ItemState
 from reroute.pages.web import AdminDep, ContextDep, PageRoute, check_csrf, redirect, render
-from reroute.services import catalog, inventory, orders, reasons, rejection_log
+from reroute.services import catalog, order_sync, order_trail, orders, reasons, rejection_log
 
 router = APIRouter(
     prefix="/admin",
@@ -23,7 +25,6 @@ router = APIRouter(
     dependencies=[Depends(check_csrf)],
     include_in_schema=False,
 )
-STOCK_PAGE = 50
 #: History events as a timeline names them.
 EVENTS = {
     "created": "Created",
@@ -93,32 +94,83 @@ def admin_home(actor: AdminDep) -> Response:
     return redirect("/admin/orders")
 
 
+#: Orders to a page of the search, and the list its cursors belong to.
+ORDER_PAGE = 25
+ORDER_CURSOR = "admin-orders"
+
+
 @router.get("/orders")
-def find_order(request: Request, ctx: ContextDep, actor: AdminDep, q: Text = "") -> Response:
-    """Open an order by its id; below, the latest rejections, each a way into its order."""
-    q = q.strip()
-    missing = None
-    if q:
+def find_order(
+    request: Request,
+    ctx: ContextDep,
+    actor: AdminDep,
+    q: Text = "",
+    state: Text = "",
+    facility: Text = "",
+    cursor: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """Search orders by part of the id, the customer's name or email, an item state and a
+    facility, a page at a time (the cursor keeps the filters); an exact id alone opens that
+    order. Without a search, the latest rejections, each a way into its order."""
+    q, state, facility = q.strip(), state.strip(), facility.strip()
+    facilities = {f.id: f.name for f in catalog.list_facilities(ctx, actor)}
+    values: dict[str, Any] = {
+        "q": q,
+        "state": state,
+        "facility": facility,
+        "states": [str(s) for s in ItemState],
+        "facilities": facilities,
+        "reasons": {r.id: r.label for r in reasons.list_reasons(ctx, actor)},
+    }
+    problem = None
+    if state and state not in values["states"]:
+        problem = "Choose an item state from the list."
+    elif facility and facility not in facilities:
+        problem = "Choose a facility from the list."
+    after = None
+    if problem is None:
+        try:
+            after = decode_cursor(ORDER_CURSOR, cursor, datetime, str)
+        except Invalid:
+            problem = "That page link is out of date: search again from the first page."
+    if problem is not None:
+        return render(request, "admin/orders.html", 422, problem=problem, found=None, **values)
+    if q and not state and not facility and not cursor:
         try:
             orders.get_order(ctx, q, actor)
         except NotFound:
-            missing = q
+            pass
         else:
             return redirect(f"/admin/orders/{quote(q, safe='')}")
-    rows, _ = rejection_log.search_rejections(ctx, actor, limit=20)
+    if not (q or state or facility):
+        rows, _ = rejection_log.search_rejections(ctx, actor, limit=20)
+        return render(request, "admin/orders.html", rejections=rows, found=None, **values)
+    where = order_sync.OrderFilter(
+        item_state=state or None, facility_id=facility or None, text=q or None
+    )
+    start = (after[0], after[1]) if after else None
+    found = order_sync.list_orders(ctx, actor, where, after=start, limit=ORDER_PAGE + 1)
+    filters = {k: v for k, v in (("q", q), ("state", state), ("facility", facility)) if v}
+    next_url = None
+    if len(found) > ORDER_PAGE:
+        found = found[:ORDER_PAGE]
+        last = found[-1]
+        key = encode_cursor(ORDER_CURSOR, [last.updated_at, last.id])
+        next_url = "/admin/orders?" + urlencode({**filters, "cursor": key})
     return render(
         request,
         "admin/orders.html",
-        q=q,
-        missing=missing,
-        rejections=rows,
-        facilities={f.id: f.name for f in catalog.list_facilities(ctx, actor)},
-        reasons={r.id: r.label for r in reasons.list_reasons(ctx, actor)},
+        found=found,
+        rejections=[],
+        next_url=next_url,
+        first_url=("/admin/orders?" + urlencode(filters)) if cursor else None,
+        **values,
     )
 
 
 @router.get("/orders/{order_id:key}")
 def order_detail(request: Request, ctx: ContextDep, actor: AdminDep, order_id: str) -> Response:
+    """The order, its history, what its rejections did to stock and the notifications sent."""
     view = orders.get_order(ctx, order_id, actor)
     products = {}
     for item in view.order.items:
@@ -133,45 +185,7 @@ def order_detail(request: Request, ctx: ContextDep, actor: AdminDep, order_id: s
         products=products,
         moments=timeline(view.history),
         events=EVENTS,
+        trail=order_trail.trail(ctx, actor, view.order.id),
         facilities={f.id: f.name for f in catalog.list_facilities(ctx, actor)},
         reasons={r.id: r.label for r in reasons.list_reasons(ctx, actor)},
-    )
-
-
-@router.get("/facilities")
-def facility_list(request: Request, ctx: ContextDep, actor: AdminDep) -> Response:
-    return render(request, "admin/facilities.html", facilities=catalog.list_facilities(ctx, actor))
-
-
-@router.get("/facilities/{facility_id}")
-def facility_stock(
-    request: Request,
-    ctx: ContextDep,
-    actor: AdminDep,
-    facility_id: str,
-    q: Text = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    facility = catalog.get_facility(ctx, facility_id, actor)
-    q = q.strip()
-    levels, total = inventory.stock_at(
-        ctx, facility_id, actor, text=q or None, limit=STOCK_PAGE, offset=(page - 1) * STOCK_PAGE
-    )
-    pages = max(1, math.ceil(total / STOCK_PAGE))
-
-    def page_url(n: int) -> str:
-        query = urlencode({k: v for k, v in (("q", q), ("page", str(n))) if v})
-        return f"/admin/facilities/{quote(facility_id, safe='')}?{query}"
-
-    return render(
-        request,
-        "admin/facility.html",
-        facility=facility,
-        levels=levels,
-        total=total,
-        q=q,
-        page=page,
-        pages=pages,
-        previous_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if page < pages else None,
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from reroute.domain.access import Principal
+from reroute.domain.access import Principal, Role
 from reroute.domain.clock import utcnow
 from reroute.domain.errors import Invalid
 from reroute.services.context import Context
+from reroute.storage.repositories.rejection_stats import RejectionFilter, RejectionStatsRepository
 from reroute.storage.unit_of_work import unit_of_work
+
+__all__ = ["RejectionFilter", "rejection_counts", "rejections_behind", "search_rejections"]
 
 
 def search_rejections(
@@ -49,3 +52,23 @@ def search_rejections(
             "last_7_days": uow.rejections.counts(now - timedelta(days=7), facility_id=scoped),
         }
     return rows, counts
+
+
+def rejection_counts(
+    ctx: Context, actor: Principal, where: RejectionFilter
+) -> dict[str, dict[str, int]]:
+    """Rejected items of a period counted by day (UTC), facility, reason, product and the
+    person who rejected them: what the analytics page draws (admins only)."""
+    actor.require_role(Role.ADMIN, action="read analytics")
+    with unit_of_work(ctx.db, write=False) as uow:
+        return RejectionStatsRepository(uow.conn, postgres=uow.postgres).counts(where)
+
+
+def rejections_behind(
+    ctx: Context, actor: Principal, where: RejectionFilter, *, limit: int, before_id: int | None
+) -> list[dict[str, Any]]:
+    """The records behind one of those counts, newest first, a page at a time (admins only)."""
+    actor.require_role(Role.ADMIN, action="read analytics")
+    with unit_of_work(ctx.db, write=False) as uow:
+        repo = RejectionStatsRepository(uow.conn, postgres=uow.postgres)
+        return repo.records(where, limit=limit, before_id=before_id)
