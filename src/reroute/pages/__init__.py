@@ -8,7 +8,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from reroute.pages import admin, analytics, auth, reasons, report, rules, store, webhooks
+from reroute.pages import (
+    admin,
+    analytics,
+    auth,
+    facilities,
+    reasons,
+    report,
+    rules,
+    settings,
+    store,
+    users,
+    webhooks,
+)
 from reroute.pages.session import HttpsAwareSessions, SessionPrincipal
 from reroute.services.context import Context
 
@@ -21,7 +33,19 @@ def install(app: FastAPI, context: Context, session_secret: str = "") -> None:
     after a restart, so several processes need the same `REROUTE_SESSION_SECRET`.
     """
     # report before store: its paths are longer, and the store's are matched by pattern
-    for module in (auth, report, store, admin, reasons, rules, analytics, webhooks):
+    for module in (
+        auth,
+        report,
+        store,
+        admin,
+        facilities,
+        reasons,
+        rules,
+        analytics,
+        webhooks,
+        settings,
+        users,
+    ):
         app.include_router(module.router)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")

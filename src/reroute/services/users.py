@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -77,6 +77,17 @@ def _password_problem(email: str, password: str) -> str | None:
     return passwords.problem(password, email, email.partition("@")[0])
 
 
+def _access_problems(role: Role, facilities: list[str]) -> list[FieldError]:
+    problems = []
+    if role not in PEOPLE:
+        problems.append(FieldError("role", "People are admins or associates; use API tokens."))
+    if role is Role.ASSOCIATE and not facilities:
+        problems.append(FieldError("facilities", "An associate needs at least one facility."))
+    if role is not Role.ASSOCIATE and facilities:
+        problems.append(FieldError("facilities", "Only associates are bound to facilities."))
+    return problems
+
+
 def _check_new(email: str, password: str, role: Role, facilities: list[str]) -> None:
     problems = []
     if not _EMAIL.fullmatch(email):
@@ -84,12 +95,7 @@ def _check_new(email: str, password: str, role: Role, facilities: list[str]) -> 
     password_problem = _password_problem(email, password)
     if password_problem:
         problems.append(FieldError("password", password_problem))
-    if role not in PEOPLE:
-        problems.append(FieldError("role", "People are admins or associates; use API tokens."))
-    if role is Role.ASSOCIATE and not facilities:
-        problems.append(FieldError("facilities", "An associate needs at least one facility."))
-    if role is not Role.ASSOCIATE and facilities:
-        problems.append(FieldError("facilities", "Only associates are bound to facilities."))
+    problems += _access_problems(role, facilities)
     if problems:
         raise Invalid("The user cannot be created.", problems)
 
@@ -168,8 +174,68 @@ def deactivate_user(ctx: Context, email: str, actor: Principal) -> None:
         user = uow.users.by_email(normal_email(email))
         if user is None:
             raise NotFound(f"No user {email}.")
+        if _is_self(actor, user):
+            raise Conflict("You cannot deactivate yourself. Ask another admin to do it.")
         uow.users.deactivate(user.id, uow.now)
         uow.users.end_sessions_of(user.id, uow.now)
+
+
+def _is_self(actor: Principal, user: UserRecord) -> bool:
+    return actor.id == f"user:{user.email}"
+
+
+def list_users(ctx: Context, actor: Principal) -> list[tuple[UserRecord, datetime | None]]:
+    """Every person who signs in, by email, with when each last signed in (None: never)."""
+    actor.require_role(Role.ADMIN, action="list users")
+    with unit_of_work(ctx.db, write=False) as uow:
+        found = uow.users.list()
+        last = uow.users.last_sign_ins()
+    return [(user, last.get(user.id)) for user in found]
+
+
+def get_user(ctx: Context, user_id: int, actor: Principal) -> UserRecord:
+    actor.require_role(Role.ADMIN, action="read user")
+    with unit_of_work(ctx.db, write=False) as uow:
+        user = uow.users.get(user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
+
+
+def change_access(
+    ctx: Context, email: str, role: Role, facilities: list[str], actor: Principal
+) -> UserRecord:
+    """A new role and facilities for a user, effective on their next request (sessions read
+    the user each time). An admin cannot take away their own admin role: someone must keep
+    it, and another admin can do it if it is meant."""
+    actor.require_role(Role.ADMIN, action="change user")
+    facilities = list(dict.fromkeys(facilities))
+    problems = _access_problems(role, facilities)
+    if problems:
+        raise Invalid("The user's access cannot be changed.", problems)
+    with unit_of_work(ctx.db) as uow:
+        user = uow.users.by_email(normal_email(email))
+        if user is None:
+            raise NotFound(f"No user {email}.")
+        if _is_self(actor, user) and role is not Role.ADMIN:
+            raise Conflict("You cannot take away your own admin role. Ask another admin to do it.")
+        missing = [f for f in facilities if uow.facilities.get(f) is None]
+        if missing:
+            raise NotFound(f"No facility {', '.join(missing)}.")
+        uow.users.set_access(user.id, str(role), facilities, uow.now)
+        changed = uow.users.get(user.id)
+    assert changed is not None
+    return changed
+
+
+def reactivate_user(ctx: Context, email: str, actor: Principal) -> None:
+    """The user can sign in again with their password (no pause left from before)."""
+    actor.require_role(Role.ADMIN, action="reactivate user")
+    with unit_of_work(ctx.db) as uow:
+        user = uow.users.by_email(normal_email(email))
+        if user is None:
+            raise NotFound(f"No user {email}.")
+        uow.users.reactivate(user.id, uow.now)
 
 
 def find_user(ctx: Context, email: str) -> UserRecord | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, delete, literal, or_, select, update
+from sqlalchemy import Connection, Row, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reroute.domain.clock import as_utc
@@ -170,3 +171,26 @@ class UserRepository:
             .values(ended_at=now)
         )
         return int(result.rowcount)
+
+    def set_access(self, user_id: int, role: str, facilities: Sequence[str], now: datetime) -> None:
+        self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(role=role, facilities=[*facilities], updated_at=now)
+        )
+
+    def reactivate(self, user_id: int, now: datetime) -> None:
+        """Active again, with no failed attempts or pause left from before."""
+        self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(active=True, failed_attempts=0, locked_until=None, updated_at=now)
+        )
+
+    def last_sign_ins(self) -> dict[int, datetime]:
+        """When each user last signed in, from the newest session kept (a new session
+        deletes only older ended ones, so the latest start stays)."""
+        query = select(user_sessions.c.user_id, func.max(user_sessions.c.created_at)).group_by(
+            user_sessions.c.user_id
+        )
+        return {int(r[0]): as_utc(r[1]) for r in self.conn.execute(query) if r[1] is not None}
