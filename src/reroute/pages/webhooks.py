@@ -1,12 +1,14 @@
-"""Webhook endpoints for admins: subscribe one (its secret shown once), switch it off and on,
-and read its deliveries with every attempt; a failed delivery can be sent again."""
+"""Webhook endpoints for admins: subscribe one (its secret shown once), switch it off (after a
+confirmation) and on, rotate its secret (the new one shown once), ping it, and read its
+deliveries with every attempt; a waiting or failed delivery can be sent now, a finished one
+sent again."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from reroute.api.schemas.common import MAX_ROW_ID
@@ -80,6 +82,19 @@ def create_webhook(
     return _page(request, ctx, actor, created=created)
 
 
+@router.get("/webhooks/{webhook_id}/pause")
+def confirm_pause(request: Request, ctx: ContextDep, actor: AdminDep, webhook_id: str) -> Response:
+    """Switching an endpoint off asks first: its deliveries stop until it is switched on."""
+    webhook = webhooks.get_webhook(ctx, webhook_id, actor)
+    return render(
+        request,
+        "admin/webhook_confirm.html",
+        webhook=webhook,
+        action="pause",
+        disabled_by_admin=webhooks.DISABLED_BY_ADMIN,
+    )
+
+
 @router.post("/webhooks/{webhook_id}/active")
 def switch_webhook(
     request: Request,
@@ -87,10 +102,42 @@ def switch_webhook(
     actor: AdminDep,
     webhook_id: str,
     active: Annotated[str, Form(pattern="^(on|off)$")],
+    reason: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    found = webhooks.set_active(ctx, webhook_id, active == "on", actor)
+    on = active == "on"
+    why = reason.strip() or None
+    found = webhooks.set_active(ctx, webhook_id, on, actor, reason=None if on else why)
     notify(request, f"{found.url} is {'on' if found.active else 'off'}.")
     return redirect("/admin/webhooks")
+
+
+@router.get("/webhooks/{webhook_id}/rotate")
+def confirm_rotate(request: Request, ctx: ContextDep, actor: AdminDep, webhook_id: str) -> Response:
+    """A new secret asks first: the receiver must take it up within the overlap."""
+    webhook = webhooks.get_webhook(ctx, webhook_id, actor)
+    hours = int(webhooks.ROTATION_OVERLAP.total_seconds() // 3600)
+    return render(
+        request, "admin/webhook_confirm.html", webhook=webhook, action="rotate", hours=hours
+    )
+
+
+@router.post("/webhooks/{webhook_id}/rotate")
+def rotate_secret(request: Request, ctx: ContextDep, actor: AdminDep, webhook_id: str) -> Response:
+    # The new secret is in this answer only, as at subscribing: never kept in the session.
+    rotated = webhooks.rotate_secret(ctx, webhook_id, actor)
+    hours = int(webhooks.ROTATION_OVERLAP.total_seconds() // 3600)
+    return _page(request, ctx, actor, rotated=rotated, hours=hours)
+
+
+@router.post("/webhooks/{webhook_id}/ping")
+def ping_webhook(request: Request, ctx: ContextDep, actor: AdminDep, webhook_id: str) -> Response:
+    try:
+        sent = webhooks.ping(ctx, webhook_id, actor)
+    except Conflict as exc:
+        notify(request, "Not pinged", [exc.detail], kind="error")
+    else:
+        notify(request, f"A ping is on its way to this endpoint (delivery {sent['id']}).")
+    return redirect(f"/admin/webhooks/{quote(webhook_id, safe='')}")
 
 
 @router.get("/webhooks/{webhook_id}")
@@ -104,6 +151,11 @@ def webhook_deliveries(
     found = webhooks.deliveries(ctx, webhook_id, actor, limit=DELIVERIES_PAGE + 1, before_id=before)
     webhook = webhooks.get_webhook(ctx, webhook_id, actor)
     shown = found[:DELIVERIES_PAGE]
+    for delivery in shown:
+        # One count of attempts: the tries recorded. The row's own counter restarts at zero
+        # when a delivery is sent again (it counts tries of the current schedule), so it
+        # cannot be shown beside the full log.
+        delivery["tries"] = len(delivery["attempt_log"])
     older = shown[-1]["id"] if len(found) > DELIVERIES_PAGE else None
     return render(
         request,
@@ -114,6 +166,8 @@ def webhook_deliveries(
         events=EVENTS,
         badges=BADGES,
         pending=DeliveryStatus.PENDING,
+        can_send_now={DeliveryStatus.PENDING, DeliveryStatus.FAILED},
+        can_retry={DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELED},
     )
 
 
@@ -132,3 +186,21 @@ def retry_delivery(
     else:
         notify(request, f"Delivery {delivery_id} will be sent again now, with the same webhook-id.")
     return redirect(f"/admin/webhooks/{quote(webhook_id, safe='')}")
+
+
+@router.post("/deliveries/{delivery_id}/send-now")
+def send_delivery_now(
+    request: Request,
+    ctx: ContextDep,
+    actor: AdminDep,
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    webhook_id: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """A waiting or failed delivery goes at once instead of at its next retry."""
+    try:
+        webhooks.send_now(ctx, delivery_id, actor)
+    except Conflict as exc:
+        notify(request, "Not sent now", [exc.detail], kind="error")
+    else:
+        notify(request, f"Delivery {delivery_id} is being sent now, with the same webhook-id.")
+    return redirect(f"/admin/webhooks/{quote(webhook_id, safe='')}#delivery-{delivery_id}")

@@ -263,6 +263,20 @@ routing_rules = Table(
     Column("updated_at", TS, nullable=False),
 )
 
+# Each rules document a save replaced (the defaults included), newest last: who wrote it and
+# when, who replaced it and when. Only the newest ones are kept (services.routing_rules).
+routing_rule_versions = Table(
+    "routing_rule_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("document", JSON, nullable=False),
+    Column("was_default", Boolean, nullable=False),
+    Column("written_by", String(200)),
+    Column("written_at", TS),
+    Column("replaced_by", String(200), nullable=False),
+    Column("replaced_at", TS, nullable=False),
+)
+
 item_exclusions = Table(
     "item_exclusions",
     metadata,

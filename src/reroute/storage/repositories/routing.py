@@ -11,12 +11,14 @@ from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.dml import Insert as SQLiteInsert
 
+from reroute.domain.clock import as_utc
 from reroute.domain.orders import ROUTABLE
 from reroute.storage.tables import (
     facility_days,
     inventory_levels,
     item_exclusions,
     order_items,
+    routing_rule_versions,
     routing_rules,
 )
 
@@ -33,6 +35,20 @@ _PUT_RULES = insert(routing_rules)
 #: The key of the transaction-scoped advisory lock that orders writers of the rules document.
 RULES_LOCK = 0x52554C4553  # "RULES"
 _LOCK_RULES = select(func.pg_advisory_xact_lock(RULES_LOCK))
+_RULES_ROW = select(routing_rules).where(routing_rules.c.id == 1)
+_v = routing_rule_versions
+_PUT_VERSION = insert(_v)
+_VERSIONS = (
+    select(_v.c.id, _v.c.was_default, _v.c.written_by, _v.c.written_at)
+    .add_columns(_v.c.replaced_by, _v.c.replaced_at)
+    .order_by(_v.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_VERSION = select(_v).where(_v.c.id == bindparam("id"))
+_OLDEST_KEPT = (
+    select(_v.c.id).order_by(_v.c.id.desc()).offset(bindparam("keep", type_=Integer)).limit(1)
+)
+_DROP_VERSIONS = delete(_v).where(_v.c.id <= bindparam("through"))
 
 _l = inventory_levels
 _PROMISABLE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
@@ -120,6 +136,48 @@ class RoutingRepository:
 
     def forget_rules(self) -> None:
         self.conn.execute(_FORGET_RULES)
+
+    # Versions of the rules document -------------------------------------------------------
+
+    def saved_rules(self) -> dict[str, Any] | None:
+        """The saved document with who saved it and when, or None while the defaults apply."""
+        row = self.conn.execute(_RULES_ROW).first()
+        if row is None:
+            return None
+        return {
+            "document": dict(row.document),
+            "updated_by": row.updated_by,
+            "updated_at": as_utc(row.updated_at),
+        }
+
+    def keep_version(self, version: dict[str, Any], keep: int) -> int:
+        """Add a replaced document (the columns of `routing_rule_versions` but the id), then
+        drop all but the newest `keep`. Answers the new version's id."""
+        added = self.conn.execute(_PUT_VERSION.returning(_v.c.id), version).scalar_one()
+        beyond = self.conn.execute(_OLDEST_KEPT, {"keep": keep}).scalar()
+        if beyond is not None:
+            self.conn.execute(_DROP_VERSIONS, {"through": beyond})
+        return int(added)
+
+    def versions(self, limit: int) -> list[dict[str, Any]]:
+        """Newest first, without their documents."""
+        found = []
+        for row in self.conn.execute(_VERSIONS, {"limit": limit}):
+            entry = dict(row._mapping)
+            entry["written_at"] = as_utc(entry["written_at"]) if entry["written_at"] else None
+            entry["replaced_at"] = as_utc(entry["replaced_at"])
+            found.append(entry)
+        return found
+
+    def version(self, version_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(_VERSION, {"id": version_id}).first()
+        if row is None:
+            return None
+        entry = dict(row._mapping)
+        entry["document"] = dict(entry["document"])
+        entry["written_at"] = as_utc(entry["written_at"]) if entry["written_at"] else None
+        entry["replaced_at"] = as_utc(entry["replaced_at"])
+        return entry
 
     # Snapshot inputs ----------------------------------------------------------------------
 
