@@ -1,18 +1,23 @@
 """Load the demo retailer the way an integrator's data would arrive, through the services.
 
 Facilities and products one by one, a stock count per facility and product in one transaction,
-then orders one by one (each routed as it is created, as the settings say).
+then orders one by one (each routed as it is created, as the settings say), most of them over
+the past week with what stores did with them since (`reroute.demo.history`).
 """
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
+from datetime import timedelta
 
 from rich.console import Console
 
+from reroute.demo import history
 from reroute.demo.plan import SEED, plan_demo
 from reroute.domain.access import SYSTEM, Role
+from reroute.domain.clock import utcnow
 from reroute.domain.facilities import FacilityKind
 from reroute.domain.orders import ShipmentState
 from reroute.services import catalog, fulfilment, inventory, orders, shipments, tokens, users
@@ -32,18 +37,29 @@ def build_demo(
     """Load the demo retailer into a migrated database; answers the lines that say how to use it."""
     started = time.perf_counter()
     plan = plan_demo(seed)
+    now = utcnow()
+    rng = random.Random(seed)
+    arrivals = history.order_times(len(plan.orders), now, rng)
     with console.status("Building the demo retailer…"):
-        for facility in plan.facilities:
-            catalog.put_facility(context, facility, SYSTEM)
-        for product in plan.products:
-            catalog.put_product(context, product, SYSTEM)
-        with unit_of_work(context.db) as uow:
-            for count in plan.stock:
-                inventory.apply_count(
-                    uow, count.facility_id, count.product_id, count.quantity_on_hand, REFERENCE
-                )
-        for body in plan.orders:
-            orders.create_order(context, body.to_domain(), body.body_hash(), SYSTEM, REFERENCE)
+        with history.happening_at(arrivals[0] - timedelta(hours=1)):
+            for facility in plan.facilities:
+                catalog.put_facility(context, facility, SYSTEM)
+            for product in plan.products:
+                catalog.put_product(context, product, SYSTEM)
+            with unit_of_work(context.db) as uow:
+                for count in plan.stock:
+                    inventory.apply_count(
+                        uow, count.facility_id, count.product_id, count.quantity_on_hand, REFERENCE
+                    )
+            week = history.Week(
+                context, rng, now, history.store_associates(context, plan.facilities)
+            )
+        for body, at in zip(plan.orders, arrivals, strict=True):
+            week.until(at)
+            with history.happening_at(at):
+                orders.create_order(context, body.to_domain(), body.body_hash(), SYSTEM, REFERENCE)
+            week.follow(body.order_id, at)
+        week.until(now)
         # The associate's store has work in each of its lists: three started, one packed.
         ready = shipments.store_list(
             context, _demo_store(context), [ShipmentState.READY], SYSTEM, limit=3
@@ -54,7 +70,8 @@ def build_demo(
     stores = sum(f.kind is FacilityKind.STORE for f in plan.facilities)
     console.print(
         f"Built a Chicago retailer: {stores} stores, {len(plan.facilities) - stores} warehouses, "
-        f"{len(plan.products)} products, {len(plan.orders)} orders "
+        f"{len(plan.products)} products, {len(plan.orders)} orders over the past week, "
+        f"{week.rejections} issues reported by stores in it "
         f"({time.perf_counter() - started:.1f} s).",
         soft_wrap=True,
     )

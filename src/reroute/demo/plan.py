@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reroute.api.schemas.orders import OrderIn
-from reroute.demo import metro
+from reroute.demo import images, metro
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
 from reroute.domain.orders import ShippingMethod
 
@@ -99,7 +99,7 @@ def _products(rng: random.Random) -> list[Product]:
                     upc=_upc(n),
                     part_number=f"{31_400_000 + n * 7}",
                     name=f"{line.name}, {metro.COLOURS[colour]}",
-                    image_url=None,
+                    image_url=images.image_url(f"{line.code}-{colour}"),
                 )
             )
     return products
