@@ -15,6 +15,7 @@ from reroute.api.limits import InputLimits
 from reroute.api.paths import RawPath
 from reroute.api.routers import (
     admin,
+    blocks,
     cancellation,
     catalog,
     inventory,
@@ -27,6 +28,7 @@ from reroute.api.routers import (
 from reroute.config import Config
 from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.settings import RuntimeSettings
+from reroute.jobs import Scheduler
 from reroute.services.context import Context
 from reroute.storage.database import Database
 
@@ -73,6 +75,7 @@ def create_app(
     for module in (
         catalog,
         inventory,
+        blocks,
         orders,
         shipments,
         rejection,
@@ -103,7 +106,11 @@ def from_environment() -> FastAPI:
     Delivers webhooks too unless REROUTE_SERVE_WORKER is false."""
     config = Config()
     context = build_context(config)
-    worker = DeliveryWorker(context, config.worker_settings()) if config.serve_worker else None
+    worker = (
+        DeliveryWorker(context, config.worker_settings(), Scheduler(context))
+        if config.serve_worker
+        else None
+    )
     if not config.session_secret:
         logging.getLogger("reroute.pages").warning(
             "REROUTE_SESSION_SECRET is not set: each process signs its own sessions, so with "

@@ -20,6 +20,7 @@ from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.errors import DomainError
 from reroute.importing import ImportFailed, ImportKind, import_path
+from reroute.jobs import Scheduler
 from reroute.services import tokens
 from reroute.services.context import Context
 from reroute.storage.migrate import upgrade
@@ -255,7 +256,10 @@ def _installed(fast: str) -> str:
 
 
 def _worker(context: Context, config: Config) -> DeliveryWorker | None:
-    return DeliveryWorker(context, config.worker_settings()) if config.serve_worker else None
+    """Webhook delivery and the scheduled jobs, unless this process serves only."""
+    if not config.serve_worker:
+        return None
+    return DeliveryWorker(context, config.worker_settings(), Scheduler(context))
 
 
 @app.command()
@@ -264,8 +268,13 @@ def worker(database_url: DatabaseOpt = None) -> None:
     config = _config(database_url)
     context = build_context(config)
     upgrade(context.db)
-    delivery = DeliveryWorker(context, config.worker_settings())
-    err.print("Delivering webhooks; press Ctrl+C to stop.")
+    jobs = Scheduler(context)
+    delivery = DeliveryWorker(context, config.worker_settings(), jobs)
+    err.print(
+        "Delivering webhooks and running the scheduled jobs (idle sweep, routing); "
+        "press Ctrl+C to stop."
+    )
+    jobs.start()
     try:
         delivery.run()
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ def test_a_new_facility_answers_201_with_every_field(
         safety_stock=2,
         sequence=-3,
         active=False,
+        idle_reject_after_minutes=45,
     )
     response = client.put(f"/api/v1/facilities/{facility_id}", json=body, headers=admin)
     assert response.status_code == 201, response.text

@@ -53,6 +53,7 @@ DEFAULTS = [
         "106",
         "Location at capacity",
     ),
+    ("IDLE_TIMEOUT", "Not accepted in time", "none", False, "107", "Not accepted in time"),
 ]
 
 
@@ -85,12 +86,13 @@ def reason_body(**overrides: Any) -> dict[str, Any]:
         "decline_description": "Damaged by water",
         "sequence": 35,
         "active": True,
+        "hold_hours": None,
     }
     body.update(overrides)
     return body
 
 
-def test_the_seven_defaults_are_listed_in_sequence_with_their_effects_and_codes(
+def test_the_eight_defaults_are_listed_in_sequence_with_their_effects_and_codes(
     client: TestClient, admin: Headers, context: Context
 ) -> None:
     shown = reasons(client, admin)
@@ -107,7 +109,11 @@ def test_the_seven_defaults_are_listed_in_sequence_with_their_effects_and_codes(
     ] == DEFAULTS
     assert all(r["active"] for r in shown)
     sequences = [r["sequence"] for r in shown]
-    assert sequences == sorted(sequences) and len(set(sequences)) == 7
+    assert sequences == sorted(sequences) and len(set(sequences)) == 8
+    # NOT_IN_STOCK keeps the product away from the store a day; no other default holds.
+    assert {r["reason_id"]: r["hold_hours"] for r in shown if r["hold_hours"]} == {
+        "NOT_IN_STOCK": 24
+    }
     # Anyone signed in reads them: the store pages offer them to associates.
     associate = make_token(context, Role.ASSOCIATE, [place(client, admin, 1)])
     assert reasons(client, associate) == shown
@@ -132,7 +138,7 @@ def test_an_admin_adds_a_reason_with_201_then_renames_and_reorders_it_with_200(
         "reason_id": "WATER_DAMAGE",
         **reason_body(label="Wet", sequence=1, cascade=True),
     }
-    assert len(shown) == 8
+    assert len(shown) == 9
 
     # A default can be reordered and renamed too; its id (and old records' meaning) stays.
     moved = put_reason(
@@ -205,7 +211,7 @@ def test_a_deactivated_reason_cannot_be_used_and_a_refused_rejection_writes_noth
     assert response.status_code == 200, response.text
     assert "DAMAGED" in ids(client, admin)
     assert "DAMAGED" not in ids(client, admin, active=True)
-    assert len(ids(client, admin, active=True)) == 6
+    assert len(ids(client, admin, active=True)) == 7
 
     shipment_id = item(ex.a)["shipment_id"]
     before = footprint(context)

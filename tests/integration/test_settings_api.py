@@ -20,6 +20,9 @@ def test_settings_start_at_their_defaults(client: TestClient, admin: dict[str, s
         "partial_rejection": True,
         "route_on_create": True,
         "requests_per_minute_per_token": 0,
+        "idle_reject_after_minutes": 0,
+        "idle_pack_after_minutes": 0,
+        "routing_interval_minutes": 5,
     }
 
 
@@ -39,6 +42,9 @@ def test_patching_settings_changes_only_the_fields_given(
         "partial_rejection": False,
         "route_on_create": True,
         "requests_per_minute_per_token": 0,
+        "idle_reject_after_minutes": 0,
+        "idle_pack_after_minutes": 0,
+        "routing_interval_minutes": 5,
     }
     assert response.json() == expected
     response = client.patch("/api/v1/settings", json={"mfg_id": "22222"}, headers=admin)
@@ -67,4 +73,7 @@ def test_a_settings_patch_of_the_wrong_type_answers_422_and_changes_nothing(
                 "partial_rejection": True,
                 "route_on_create": True,
                 "requests_per_minute_per_token": 0,
+                "idle_reject_after_minutes": 0,
+                "idle_pack_after_minutes": 0,
+                "routing_interval_minutes": 5,
             }

@@ -108,6 +108,8 @@ TAGS: dict[str, str] = {
     "cancellation": "Cancel orders, items and shipments; hand a shipment to customer care.",
     "facilities and products": "The catalog: stores and warehouses, and the products sold.",
     "inventory": "Stock counts, levels (QOH and ATP) and the ledger of every move.",
+    "blocks": "Products routing keeps away from a facility: blocks asked for, holds after a "
+    "rejection.",
     "routing": "The routing rules document and batch runs of routing.",
     "notifications": (
         "Webhook subscriptions (signed by Standard Webhooks), their deliveries, and the "

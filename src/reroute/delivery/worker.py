@@ -24,6 +24,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from reroute.delivery import signing
 from reroute.delivery.policy import DEFAULT_SCHEDULE, GONE, judge
@@ -32,6 +33,9 @@ from reroute.domain.clock import utcnow
 from reroute.services.context import Context
 from reroute.storage.repositories.webhooks import Attempt, Claimed
 from reroute.storage.unit_of_work import unit_of_work
+
+if TYPE_CHECKING:
+    from reroute.jobs import Scheduler
 
 log = logging.getLogger("reroute.delivery")
 EXCERPT = 500
@@ -120,9 +124,13 @@ class DeliveryWorker:
     """`start()` runs it in a thread until `stop()`; `run_once()` is one synchronous round (for
     tests and `drain`). Use one or the other on a worker, not both at once."""
 
-    def __init__(self, ctx: Context, settings: WorkerSettings | None = None) -> None:
+    def __init__(
+        self, ctx: Context, settings: WorkerSettings | None = None, jobs: Scheduler | None = None
+    ) -> None:
         self.ctx = ctx
         self.settings = settings or WorkerSettings()
+        #: The scheduled jobs (idle sweep, scheduled routing) that run beside delivery.
+        self.jobs = jobs
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="deliver")
@@ -145,8 +153,12 @@ class DeliveryWorker:
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
         self._thread.start()
+        if self.jobs is not None:
+            self.jobs.start()
 
     def stop(self, timeout: float = 20.0) -> None:
+        if self.jobs is not None:
+            self.jobs.stop(timeout)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -31,6 +31,9 @@ class Facility:
     safety_stock: int = 0
     sequence: int | None = None
     active: bool = True
+    #: Minutes an item may wait here unstarted before it is taken back (None: the setting;
+    #: 0: never at this facility).
+    idle_reject_after_minutes: int | None = None
 
 
 @dataclass

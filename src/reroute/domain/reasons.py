@@ -29,6 +29,8 @@ class Reason:
     decline_description: str
     sequence: int = 0
     active: bool = True
+    #: Hours routing keeps the product away from the rejecting facility afterwards (None: not).
+    hold_hours: int | None = None
 
     @property
     def decline(self) -> tuple[str, str]:
@@ -37,8 +39,10 @@ class Reason:
 
 CASCADE = "CASCADE"
 AVOID_SPLIT = "AVOID_SPLIT"
+#: An item left waiting at a facility past the idle limit, taken back by the idle sweep.
+IDLE_TIMEOUT = "IDLE_TIMEOUT"
 #: Reasons the system gives on its own; a person never picks them.
-SYSTEM_REASONS = frozenset({CASCADE, AVOID_SPLIT})
+SYSTEM_REASONS = frozenset({CASCADE, AVOID_SPLIT, IDLE_TIMEOUT})
 #: What a rejection without a reason stands for: the default decline, no inventory effect.
 NO_REASON = Reason("", "No reason given", InventoryEffect.NONE, False, *DEFAULT_DECLINE)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 #: The highest per-token request limit an admin may set (per minute).
 MOST_REQUESTS_PER_MINUTE = 1_000_000
+#: The longest idle limit or routing interval an admin may set, in minutes (30 days).
+MOST_MINUTES = 43_200
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,13 @@ class RuntimeSettings:
     #: Requests each API token (or signed-in user) may send per minute, in each API process;
     #: 0: no limit.
     requests_per_minute_per_token: int = 0
+    #: Minutes an item may stay ready at a facility without being started before it is taken
+    #: back (IDLE_TIMEOUT) and routed elsewhere; 0: off. A facility may set its own.
+    idle_reject_after_minutes: int = 0
+    #: Minutes an item may stay in progress without being packed before it is taken back; 0: off.
+    idle_pack_after_minutes: int = 0
+    #: Minutes between scheduled routing runs over queued and backordered items; 0: off.
+    routing_interval_minutes: int = 5
 
     def merged(self, overrides: dict[str, Any]) -> RuntimeSettings:
         known = {f.name for f in fields(self)}

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from reroute.domain.access import Principal, Role
+from reroute.domain.blocks import CountSource
 from reroute.domain.errors import Busy, NotFound
 from reroute.domain.facilities import Product
 from reroute.domain.inventory import InventoryLevel
@@ -27,16 +28,27 @@ def _require_known(uow: UnitOfWork, facility_id: str, product_id: str) -> None:
 
 
 def count_stock(
-    ctx: Context, facility_id: str, product_id: str, quantity_on_hand: int, actor: Principal
+    ctx: Context,
+    facility_id: str,
+    product_id: str,
+    quantity_on_hand: int,
+    actor: Principal,
+    source: CountSource = CountSource.FEED,
 ) -> InventoryLevel:
-    """Record a stock count: QOH becomes the count, ATP moves by the same difference."""
+    """Record a stock count: QOH becomes the count, ATP moves by the same difference.
+
+    The store's own physical count (`cycle_count`) also lifts a hold a rejection left on the
+    product there: the store has looked. A feed's count does not (it may restore the very
+    units the store said were not there)."""
     actor.require_role(Role.ADMIN, Role.INTEGRATION)
 
     def work(uow: UnitOfWork) -> tuple[InventoryLevel, bool]:
         _require_known(uow, facility_id, product_id)
         before = uow.inventory.get(facility_id, product_id, lock=True).available_to_promise
         level = apply_count(uow, facility_id, product_id, quantity_on_hand, actor.id)
-        return level, level.available_to_promise > max(before, 0)
+        lifted = source is CountSource.CYCLE_COUNT and uow.blocks.lift_hold(facility_id, product_id)
+        promisable = level.available_to_promise > 0
+        return level, level.available_to_promise > max(before, 0) or (lifted and promisable)
 
     level, arrived = transact(ctx.db, work)
     if not arrived:

@@ -10,10 +10,12 @@ shows (`plan_loaded`): an item packed or canceled meanwhile stays where it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from reroute.domain.access import STORE_ROLES, Principal
+from reroute.domain.blocks import Block, hold_after
 from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import InventoryLevel
 from reroute.domain.orders import By, ItemState, Order, OrderItem, Shipment
@@ -52,6 +54,8 @@ class RejectionResult:
     routed: list[Routed]
     #: The rejecting facility's levels of every product rejected there, first product first.
     levels: list[InventoryLevel]
+    #: Orders left for the caller to route (a rejection told not to route them itself).
+    to_route: list[Order] = field(default_factory=list)
 
 
 def reject_item(
@@ -111,16 +115,43 @@ def _reject(
     by = By(actor.id, request_id)
 
     def work(uow: UnitOfWork) -> RejectionResult:
-        levels = _lock_levels_first(uow, shipment_id, actor)
-        shipment, order = find_shipment_and_order(uow, shipment_id, actor, action, lock=True)
-        reasons = reference(ctx, uow).reasons_by_id
-        reason = _reason(reasons, reason_id)
-        plan = plan_loaded(
-            ctx, uow, shipment, order, item_id, reason, reasons, levels, by, comment, lock=True
-        )
-        return _apply(ctx, uow, plan, by)
+        result = reject_in(ctx, uow, shipment_id, item_id, reason_id, comment, actor, by)
+        assert result is not None
+        return result
 
     return transact(ctx.db, work)
+
+
+def reject_in(
+    ctx: Context,
+    uow: UnitOfWork,
+    shipment_id: str,
+    item_id: Choice,
+    reason_id: str | None,
+    comment: str | None,
+    actor: Principal,
+    by: By,
+    still: Callable[[Shipment, Order], bool] | None = None,
+    *,
+    route: bool = True,
+) -> RejectionResult | None:
+    """One rejection within the caller's transaction (the API's own, or the idle sweep's,
+    which takes back many at once). `still`, checked once the rows are locked, may decide
+    that nothing is to be done after all (None is answered)."""
+    if item_id is None:
+        action = "reject shipment"
+    else:
+        action = "reject item" if isinstance(item_id, str) else "reject items"
+    levels = _lock_levels_first(uow, shipment_id, actor)
+    shipment, order = find_shipment_and_order(uow, shipment_id, actor, action, lock=True)
+    if still is not None and not still(shipment, order):
+        return None
+    reasons = reference(ctx, uow).reasons_by_id
+    reason = _reason(reasons, reason_id)
+    plan = plan_loaded(
+        ctx, uow, shipment, order, item_id, reason, reasons, levels, by, comment, lock=True
+    )
+    return _apply(ctx, uow, plan, by, route=route)
 
 
 def check_comment(comment: str | None) -> None:
@@ -211,14 +242,18 @@ def plan_loaded(
                     reservations[product_id] = [r for r in listed if r.order_id not in gone]
 
 
-def _apply(ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By) -> RejectionResult:
-    """Write the plan, notify each shipment that lost items, and route what left at once."""
+def _apply(
+    ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By, *, route: bool = True
+) -> RejectionResult:
+    """Write the plan, notify each shipment that lost items, and route what left at once
+    (unless `route` is off: then the caller routes `to_route` itself, with others')."""
     now = uow.now
     uow.orders.save_items_of_many(plan.items, now)
     uow.rejections.save_shipment_states(plan.shipments, now)
     uow.inventory.save_many(plan.levels, plan.entries, now)
     uow.rejections.exclude_many(plan.exclusions, now)
     uow.rejections.record(plan.records, now)
+    uow.blocks.put_many(_holds(plan, reference(ctx, uow).reasons_by_id, now, by.actor), now)
     uow.orders.record(plan.history, now)
     uow.routing.count_day(now.date(), {plan.facility_id: (0, 0, len(plan.records))})
     # Where each item stands before routing moves it on.
@@ -244,8 +279,12 @@ def _apply(ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By) -> Reject
             whole_shipment_reason=decline.whole_shipment_reason,
             availability=decline.availability,
         )
-    routed = route_orders(
-        ctx, uow, plan.to_route, actor=by.actor, request_id=by.request_id, notifier=notifier
+    routed = (
+        route_orders(
+            ctx, uow, plan.to_route, actor=by.actor, request_id=by.request_id, notifier=notifier
+        )
+        if route
+        else []
     )
     _tell_cared_for(notifier, plan)
     notifier.flush()
@@ -254,7 +293,24 @@ def _apply(ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By) -> Reject
         if (r.order_id, r.item_id) not in routed_keys:
             routed.append(Routed(r.order_id, r.item_id, r.state, None, None))
     # The levels as the rejection left them: routing never comes back to this facility.
-    return RejectionResult(rejected, routed, [plan.level(p) for p in plan.products])
+    levels = [plan.level(p) for p in plan.products]
+    return RejectionResult(rejected, routed, levels, [] if route else list(plan.to_route))
+
+
+def _holds(
+    plan: RejectionPlan, reasons: Mapping[str, Reason], now: datetime, actor: str
+) -> list[Block]:
+    """The holds a rejection leaves: its reason's `hold_hours` on each product it rejected
+    (not on those a cascade took along: the reason was not said of them)."""
+    found: dict[str, Block] = {}
+    for record in plan.records:
+        reason = reasons.get(record.reason_id or "")
+        if record.cascaded or reason is None or not reason.hold_hours:
+            continue
+        found[record.product_id] = hold_after(
+            record.facility_id, record.product_id, reason.id, reason.hold_hours, now, actor
+        )
+    return list(found.values())
 
 
 def _tell_cared_for(notifier: Notifier, plan: RejectionPlan) -> None:

@@ -8,7 +8,7 @@ module writes the plan: shipments, reservations, item moves, history, notificati
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reroute.domain.inventory import LedgerEntry
@@ -26,6 +26,8 @@ from reroute.services.stock_view import Levels, StockView, acceptance, plan_and_
 from reroute.storage.unit_of_work import UnitOfWork
 
 __all__ = ["Routed", "StockView", "claim_orders", "route_orders"]
+#: Blocked or held facilities a history row names; more are counted.
+SAID_BLOCKS = 3
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,27 @@ def route_orders(
     plans, levels = plan_and_lock(uow, wanted, rules, snapshot)
     own = notifier is None
     notifier = notifier or Notifier(ctx, uow)
+    names = reference(ctx, uow).facilities.by_id
+
+    def kept_away(product_id: str) -> str:
+        """Why routing did not send the product where it is blocked or held (for the history)."""
+        found = sorted(snapshot.blocked_for(product_id), key=lambda b: (b.facility_id, b.kind))
+        said = [
+            b.why(names[b.facility_id].name if b.facility_id in names else b.facility_id)
+            for b in found[:SAID_BLOCKS]
+        ]
+        if len(found) > SAID_BLOCKS:
+            said.append(f"and {len(found) - SAID_BLOCKS} more")
+        return "; ".join(said)
+
     routed = _write(
-        uow, [(pending[p.order_id], p) for p in plans], levels, actor, request_id, notifier
+        uow,
+        [(pending[p.order_id], p) for p in plans],
+        levels,
+        actor,
+        request_id,
+        notifier,
+        kept_away,
     )
     if own:
         notifier.flush()
@@ -128,9 +149,11 @@ def _write(
     actor: str,
     request_id: str | None,
     notifier: Notifier,
+    kept_away: Callable[[str], str],
 ) -> list[Routed]:
     """Reserve, create or extend shipments, move the items, write their history, and tell
-    subscribers where they went (`ready_shipment`, one per shipment placed)."""
+    subscribers where they went (`ready_shipment`, one per shipment placed). Each history row
+    also names the facilities a block or hold kept the item from (`kept_away`)."""
     now = uow.now
     by = By(actor, request_id)
     ready = {order.id: _ready_shipments(order) for order, _ in planned}
@@ -157,6 +180,8 @@ def _write(
         for p in plan.placements:
             item = items[p.line.item_id]
             note = p.rule if p.distance_km is None else f"{p.rule} ({p.distance_km:.1f} km)"
+            away = kept_away(item.product_id)
+            note = f"{note}; {away}" if away else note
             shipment_id = ready[order.id][p.facility_id]
             history.append(item.assign(order.id, p.facility_id, shipment_id, now, by, note))
             reference = f"{order.id}/{item.item_id}"
@@ -168,11 +193,13 @@ def _write(
         newly_held: list[tuple[OrderItem, str | None]] = []
         for line in plan.unplaced:
             item = items[line.item_id]
-            held = item.hold(order.id, plan.unplaced_state, by, plan.note)
+            away = kept_away(item.product_id)
+            why = f"{plan.note} ({away})" if away else plan.note
+            held = item.hold(order.id, plan.unplaced_state, by, why)
             if held is not None:
                 history.append(held)
                 changed.append((order.id, item))
-                newly_held.append((item, plan.note))
+                newly_held.append((item, why))
         notifier.held(order, newly_held)
         for item in (items[p.line.item_id] for p in plan.placements):
             routed.append(_routed(order.id, item))

@@ -51,10 +51,12 @@ class StockView:
         (`new_orders`) have been rejected nowhere: there are no exclusions to read."""
         snapshot = self.snapshot
         if self.since is not None:
-            snapshot.add_stock(uow.routing.stock_changed_since(self.since, self.products))
+            changed = uow.routing.stock_changed_since(self.since, self.products, uow.now)
+            snapshot.add_stock(changed.atp, changed.blocks)
         self.since = uow.now - self.MARGIN
         new = {line.product_id for o in wanted for line in o.lines} - self.products
-        snapshot.add_stock(uow.routing.promisable_stock(new))
+        loaded = uow.routing.promisable_stock(new, uow.now)
+        snapshot.add_stock(loaded.atp, loaded.blocks)
         self.products |= new
         limited = [s.id for s in snapshot.sites.values() if s.daily_capacity is not None]
         snapshot.load = uow.routing.load_on(uow.now.date(), limited)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from reroute.domain.clock import utcnow
 from reroute.storage.group_commit import GroupCommit
 
 WRITE_OPTION = "reroute_write"
@@ -55,6 +57,9 @@ class Database:
             self.engine = _postgres_engine(url, pool_size=pool_size, echo=echo)
         event.listen(self.engine, "before_cursor_execute", _count_writes)
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        #: What "now" is for every transaction on this database: tests move it on instead of
+        #: sleeping (idle times, holds and blocks that end, schedules that come due).
+        self.clock: Callable[[], datetime] = utcnow
         #: SQLite's shared write transactions; None on PostgreSQL, where each use case has its own.
         self.group_commit = (
             GroupCommit(lambda: self.transaction(write=True)) if self.is_sqlite else None

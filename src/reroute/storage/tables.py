@@ -57,6 +57,8 @@ facilities = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    #: Minutes an item may wait here unstarted before it is taken back; None: the setting's.
+    Column("idle_reject_after_minutes", Integer),
 )
 
 products = Table(
@@ -299,6 +301,8 @@ facility_days = Table(
 )
 
 Index("ix_order_items_product_state", order_items.c.product_id, order_items.c.state)
+#: The idle sweep: items ready (or in progress) since before a cutoff.
+Index("ix_order_items_state_reserved", order_items.c.state, order_items.c.reserved_at)
 
 rejection_reasons = Table(
     "rejection_reasons",
@@ -312,6 +316,9 @@ rejection_reasons = Table(
     Column("sequence", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("updated_at", TS, nullable=False),
+    #: After a rejection with this reason, routing keeps the product away from the facility
+    #: this many hours (a physical count lifts it); None: no hold.
+    Column("hold_hours", Integer),
 )
 
 rejections = Table(
@@ -439,4 +446,32 @@ reference_version = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
+)
+
+# Products routing keeps away from a facility until a time: a block an admin or the store's
+# associate asked for ("block"), or a hold a rejection left ("hold", with its reason).
+product_blocks = Table(
+    "product_blocks",
+    metadata,
+    Column("facility_id", ID, primary_key=True),
+    Column("product_id", ID, primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("until", TS, nullable=False),
+    Column("note", String(500)),
+    Column("reason_id", String(64)),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+Index("ix_product_blocks_product", product_blocks.c.product_id)
+
+# One row per scheduled job (the idle sweep, scheduled routing): which process holds it until
+# when, so that however many workers run, one runs it at a time.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200)),
+    Column("lease_until", TS),
+    Column("started_at", TS),
+    Column("finished_at", TS),
 )

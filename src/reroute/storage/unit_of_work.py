@@ -20,8 +20,11 @@ from reroute.storage.database import Database, lost_before_commit
 from reroute.storage.group_commit import GroupCommit
 from reroute.storage.locks import patience
 from reroute.storage.repositories.access import IdempotencyRepository, TokenRepository
+from reroute.storage.repositories.blocks import BlockRepository
 from reroute.storage.repositories.facilities import FacilityRepository, ProductRepository
+from reroute.storage.repositories.idle import IdleRepository
 from reroute.storage.repositories.inventory import InventoryRepository
+from reroute.storage.repositories.jobs import JobRepository
 from reroute.storage.repositories.order_list import OrderListRepository, SyncClock
 from reroute.storage.repositories.orders import OrderRepository
 from reroute.storage.repositories.outbox import OutboxRepository
@@ -54,6 +57,9 @@ class UnitOfWork:
         self.sync_clock = SyncClock(conn, postgres=postgres)
         self.routing = RoutingRepository(conn, postgres=postgres)
         self.rejections = RejectionRepository(conn, postgres=postgres)
+        self.blocks = BlockRepository(conn, postgres=postgres)
+        self.idle = IdleRepository(conn)
+        self.jobs = JobRepository(conn, postgres=postgres)
         self.outbox = OutboxRepository(conn)
         self.webhooks = WebhookRepository(conn, postgres=postgres)
         self.tokens = TokenRepository(conn)
@@ -82,7 +88,7 @@ def unit_of_work(
     deadlock detector settles a true cycle), out-of-order ones included (`storage.locks`)."""
     callbacks: list[Callable[[], None]] = []
     with db.transaction(write=write) as conn, patience(conn, patient):
-        uow = UnitOfWork(conn, postgres=db.is_postgres, now=utcnow())
+        uow = UnitOfWork(conn, postgres=db.is_postgres, now=db.clock())
         for check in transaction_checks.get():
             check(uow)
         yield uow
@@ -113,7 +119,7 @@ def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8
     A connection found dropped before COMMIT costs one more attempt, on a fresh connection.
     On SQLite the work shares a transaction with other callers' (`group_commit`)."""
     if db.group_commit is not None:
-        return _grouped(db.group_commit, work, attempts)
+        return _grouped(db.group_commit, work, attempts, db.clock)
     reconnected = False
     attempt = 1
     while True:
@@ -141,7 +147,12 @@ def transact(db: Database, work: Callable[[UnitOfWork], T], *, attempts: int = 8
             attempt += 1
 
 
-def _grouped(group: GroupCommit, work: Callable[[UnitOfWork], T], attempts: int) -> T:
+def _grouped(
+    group: GroupCommit,
+    work: Callable[[UnitOfWork], T],
+    attempts: int,
+    clock: Callable[[], datetime] = utcnow,
+) -> T:
     """`work` as one savepoint of a shared SQLite transaction: its own clock, its own counter
     rows, and its callbacks run here once the COMMIT holding it is done. A work refused with a
     retryable state (its savepoint rolled back) runs again in a later savepoint, as `transact`
@@ -150,7 +161,7 @@ def _grouped(group: GroupCommit, work: Callable[[UnitOfWork], T], attempts: int)
     checks = transaction_checks.get()  # the caller's: the leader runs this on its own thread
 
     def in_savepoint(conn: Connection) -> tuple[T, list[Callable[[], None]]]:
-        uow = UnitOfWork(conn, postgres=False, now=utcnow())
+        uow = UnitOfWork(conn, postgres=False, now=clock())
         for check in checks:
             check(uow)
         result = work(uow)

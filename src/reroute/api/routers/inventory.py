@@ -49,7 +49,9 @@ def count_stock(
     actor: ActorDep,
 ) -> LevelOut:
     """A stock count: QOH becomes the count; ATP moves by the same difference."""
-    level = inventory.count_stock(ctx, facility_id, product_id, body.quantity_on_hand, actor)
+    level = inventory.count_stock(
+        ctx, facility_id, product_id, body.quantity_on_hand, actor, body.source
+    )
     return LevelOut.of(level)
 
 

@@ -17,7 +17,7 @@ from pydantic import (
 
 from reroute.api.schemas.common import Identifier, Strict
 from reroute.domain.access import Role
-from reroute.domain.settings import MOST_REQUESTS_PER_MINUTE
+from reroute.domain.settings import MOST_MINUTES, MOST_REQUESTS_PER_MINUTE
 
 _PER_MINUTE = (
     "Requests each API token (and each signed-in user) may send per minute, counted in each "
@@ -25,11 +25,28 @@ _PER_MINUTE = (
 )
 
 
+_IDLE_REJECT = (
+    "Minutes an item may stay ready at a facility without being started before it is taken "
+    "back (reason IDLE_TIMEOUT) and routed elsewhere; 0: off. A facility's own "
+    "`idle_reject_after_minutes` overrides it."
+)
+_IDLE_PACK = (
+    "Minutes an item may stay in progress without being packed before it is taken back; 0: off."
+)
+_INTERVAL = "Minutes between scheduled routing runs over queued and backordered items; 0: off."
+
+
+Minutes = Annotated[StrictInt, Field(ge=0, le=MOST_MINUTES)]
+
+
 class SettingsOut(BaseModel):
     mfg_id: str
     partial_rejection: bool
     route_on_create: bool
     requests_per_minute_per_token: int = Field(description=_PER_MINUTE)
+    idle_reject_after_minutes: int = Field(description=_IDLE_REJECT)
+    idle_pack_after_minutes: int = Field(description=_IDLE_PACK)
+    routing_interval_minutes: int = Field(description=_INTERVAL)
 
 
 class SettingsPatch(Strict):
@@ -40,6 +57,9 @@ class SettingsPatch(Strict):
         Annotated[StrictInt, Field(ge=0, le=MOST_REQUESTS_PER_MINUTE, description=_PER_MINUTE)]
         | None
     ) = None
+    idle_reject_after_minutes: Minutes | None = Field(default=None, description=_IDLE_REJECT)
+    idle_pack_after_minutes: Minutes | None = Field(default=None, description=_IDLE_PACK)
+    routing_interval_minutes: Minutes | None = Field(default=None, description=_INTERVAL)
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"partial_rejection": True}]})
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from reroute.api.cursor import Page
 from reroute.api.schemas.common import Identifier, Name, Strict
 from reroute.domain.facilities import Capability, Facility, FacilityKind, Product
+from reroute.domain.settings import MOST_MINUTES
 
 MAX_URL = 1000
 
@@ -25,6 +26,11 @@ class FacilityIn(Strict):
     safety_stock: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     sequence: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
     active: bool = True
+    idle_reject_after_minutes: Annotated[int, Field(ge=0, le=MOST_MINUTES)] | None = Field(
+        default=None,
+        description="Minutes an item may wait here unstarted before it is taken back and routed "
+        "elsewhere; null: the setting `idle_reject_after_minutes`; 0: never here.",
+    )
 
     def to_domain(self, facility_id: str) -> Facility:
         return Facility(
@@ -40,6 +46,7 @@ class FacilityIn(Strict):
             safety_stock=self.safety_stock,
             sequence=self.sequence,
             active=self.active,
+            idle_reject_after_minutes=self.idle_reject_after_minutes,
         )
 
     model_config = ConfigDict(
@@ -74,6 +81,7 @@ class FacilityOut(BaseModel):
     safety_stock: int
     sequence: int | None
     active: bool
+    idle_reject_after_minutes: int | None
 
     @classmethod
     def of(cls, f: Facility) -> FacilityOut:
@@ -90,6 +98,7 @@ class FacilityOut(BaseModel):
             safety_stock=f.safety_stock,
             sequence=f.sequence,
             active=f.active,
+            idle_reject_after_minutes=f.idle_reject_after_minutes,
         )
 
 

@@ -9,13 +9,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reroute.api.cursor import Page
 from reroute.api.schemas.common import Strict
+from reroute.domain.blocks import CountSource
 from reroute.domain.inventory import InventoryLevel
 
 
 class StockCountIn(Strict):
     quantity_on_hand: Annotated[int, Field(ge=0, le=100_000_000)]
+    source: CountSource = Field(
+        default=CountSource.FEED,
+        description="`cycle_count`: the store's own physical count, which also lifts a hold a "
+        "rejection left on the product here; `feed` (a POS or other system's figure) does not.",
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"quantity_on_hand": 12}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"quantity_on_hand": 12}, {"quantity_on_hand": 3, "source": "cycle_count"}]
+        }
+    )
 
 
 class LevelOut(BaseModel):

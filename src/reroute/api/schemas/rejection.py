@@ -27,6 +27,11 @@ class ReasonIn(Strict):
     decline_description: Name
     sequence: Annotated[int, Field(ge=0, le=1_000_000)] = 100
     active: bool = True
+    hold_hours: Annotated[int, Field(ge=1, le=8760)] | None = Field(
+        default=None,
+        description="After a rejection with this reason, routing keeps the product away from "
+        "that facility this many hours (a cycle count lifts it); null: no hold.",
+    )
 
     def to_domain(self, reason_id: str) -> Reason:
         return Reason(
@@ -38,6 +43,7 @@ class ReasonIn(Strict):
             self.decline_description,
             self.sequence,
             self.active,
+            self.hold_hours,
         )
 
     model_config = ConfigDict(
@@ -66,6 +72,7 @@ class ReasonOut(BaseModel):
     decline_description: str
     sequence: int
     active: bool
+    hold_hours: int | None
     etag: str = Field(
         description="This version's entity tag: send it as `If-Match` on `PUT` to save "
         "only over this version (412 if another admin saved first)."
@@ -82,6 +89,7 @@ class ReasonOut(BaseModel):
             "decline_description": r.decline_description,
             "sequence": r.sequence,
             "active": r.active,
+            "hold_hours": r.hold_hours,
         }
         return cls(**shown, etag=tag_of_value(shown))
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from reroute.domain.blocks import Block
 from reroute.domain.facilities import Capability, Facility, FacilityKind
 from reroute.domain.routing.geo import Vector, unit_vector
 
@@ -66,6 +67,10 @@ class Snapshot:
     exclusions: dict[Key, set[str]] = field(default_factory=dict)
     #: Derived data the engine keeps between orders (which facilities a rule admits at all).
     memo: dict[object, frozenset[str]] = field(default_factory=dict)
+    #: Blocks and holds in force, by (facility, product): routing does not go there for it.
+    blocks: dict[Key, list[Block]] = field(default_factory=dict)
+    #: The facilities of `blocks`, by product.
+    _blocked: dict[str, set[str]] = field(default_factory=dict)
     #: Facilities that held each product above their safety stock when it was loaded.
     _stocked: dict[str, set[str]] = field(default_factory=dict)
     #: Facilities by grid cell of whole degrees, to look near an address first.
@@ -92,14 +97,28 @@ class Snapshot:
         """A snapshot of the same facilities (sharing what derives from them), with no stock."""
         return Snapshot(self.sites, memo=self.memo, grid=self.grid)
 
-    def add_stock(self, atp: dict[Key, int]) -> None:
-        """Take in fresh ATP figures (newly loaded products, or rows others changed)."""
+    def add_stock(self, atp: dict[Key, int], blocks: dict[Key, list[Block]] | None = None) -> None:
+        """Take in fresh ATP figures (newly loaded products, or rows others changed), with the
+        blocks in force on those levels (a level given without blocks has none now)."""
+        blocks = blocks or {}
         for key, value in atp.items():
             self.atp[key] = value
             facility_id, product_id = key
+            if key in blocks:
+                self.blocks[key] = blocks[key]
+                self._blocked.setdefault(product_id, set()).add(facility_id)
+                continue
+            if self.blocks.pop(key, None) is not None:
+                self._blocked[product_id].discard(facility_id)
             site = self.sites.get(facility_id)
             if site is not None and value > site.safety_stock:
                 self._stocked.setdefault(product_id, set()).add(facility_id)
+
+    def blocked_for(self, product_id: str) -> list[Block]:
+        """Blocks and holds that kept routing from a facility holding this product."""
+        return [
+            b for f in self._blocked.get(product_id, _NONE) for b in self.blocks[(f, product_id)]
+        ]
 
     def stocked(self, product_id: str) -> set[str]:
         """Facilities that held the product above safety stock (some may be short by now)."""
@@ -107,7 +126,7 @@ class Snapshot:
 
     def promisable(self, facility_id: str, product_id: str) -> int:
         site = self.sites.get(facility_id)
-        if site is None:
+        if site is None or (facility_id, product_id) in self.blocks:
             return 0
         return self.atp.get((facility_id, product_id), 0) - site.safety_stock
 

@@ -24,6 +24,7 @@ _FACILITY_FIELDS = (
     "safety_stock",
     "sequence",
     "active",
+    "idle_reject_after_minutes",
 )
 _PRODUCT_FIELDS = ("sku", "upc", "part_number", "name", "image_url")
 
@@ -59,6 +60,7 @@ def _facility(row: Row[Any]) -> Facility:
         safety_stock=row.safety_stock,
         sequence=row.sequence,
         active=row.active,
+        idle_reject_after_minutes=row.idle_reject_after_minutes,
     )
 
 

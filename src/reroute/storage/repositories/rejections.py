@@ -92,6 +92,7 @@ def _reason(row: Row[Any]) -> Reason:
         decline_description=row.decline_description,
         sequence=row.sequence,
         active=row.active,
+        hold_hours=row.hold_hours,
     )
 
 
@@ -122,6 +123,7 @@ class RejectionRepository:
             "decline_description": reason.decline_description,
             "sequence": reason.sequence,
             "active": reason.active,
+            "hold_hours": reason.hold_hours,
             "updated_at": now,
         }
         result = self.conn.execute(update(t).where(t.c.id == reason.id).values(**values))

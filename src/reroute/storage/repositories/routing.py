@@ -4,20 +4,24 @@ and the queue of items waiting for a facility."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.dml import Insert as SQLiteInsert
 
+from reroute.domain.blocks import Block
 from reroute.domain.clock import as_utc
 from reroute.domain.orders import ROUTABLE
+from reroute.storage.repositories.blocks import block_of
 from reroute.storage.tables import (
     facility_days,
     inventory_levels,
     item_exclusions,
     order_items,
+    product_blocks,
     routing_rule_versions,
     routing_rules,
 )
@@ -51,12 +55,33 @@ _OLDEST_KEPT = (
 _DROP_VERSIONS = delete(_v).where(_v.c.id <= bindparam("through"))
 
 _l = inventory_levels
-_PROMISABLE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
+_b = product_blocks
+#: Each level with the blocks and holds in force on it, in the same statement: routing learns
+#: where it may not go at no extra cost (a level with none has one row, its block columns null).
+_WITH_BLOCKS = select(
+    _l.c.facility_id,
+    _l.c.product_id,
+    _l.c.available_to_promise,
+    _b.c.kind,
+    _b.c.until,
+    _b.c.note,
+    _b.c.reason_id,
+    _b.c.created_by,
+    _b.c.created_at,
+).select_from(
+    _l.outerjoin(
+        _b,
+        and_(
+            _b.c.facility_id == _l.c.facility_id,
+            _b.c.product_id == _l.c.product_id,
+            _b.c.until > bindparam("now"),
+        ),
+    )
+)
+_PROMISABLE = _WITH_BLOCKS.where(
     _l.c.product_id.in_(bindparam("ids", expanding=True)), _l.c.available_to_promise > 0
 )
-_CHANGED_SINCE = select(_l.c.facility_id, _l.c.product_id, _l.c.available_to_promise).where(
-    _l.c.updated_at >= bindparam("since")
-)
+_CHANGED_SINCE = _WITH_BLOCKS.where(_l.c.updated_at >= bindparam("since"))
 
 _d = facility_days
 _LOAD_ON = select(_d.c.facility_id, _d.c.shipments).where(
@@ -107,6 +132,22 @@ _BACKORDERED = (
     .order_by(_i.c.order_id)
     .limit(bindparam("limit", type_=Integer))
 )
+
+
+@dataclass(frozen=True)
+class Stock:
+    """Levels as routing reads them: ATP by (facility, product), and the blocks in force on
+    those of them that have any."""
+
+    atp: dict[Key, int]
+    blocks: dict[Key, list[Block]]
+
+    def take(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            key = (row.facility_id, row.product_id)
+            self.atp[key] = row.available_to_promise
+            if row.kind is not None:
+                self.blocks.setdefault(key, []).append(block_of(row))
 
 
 class RoutingRepository:
@@ -181,20 +222,22 @@ class RoutingRepository:
 
     # Snapshot inputs ----------------------------------------------------------------------
 
-    def promisable_stock(self, product_ids: Iterable[str]) -> dict[Key, int]:
-        """ATP above zero of these products everywhere."""
+    def promisable_stock(self, product_ids: Iterable[str], now: datetime) -> Stock:
+        """ATP above zero of these products everywhere, with the blocks in force there."""
         ids = sorted(set(product_ids))
-        found: dict[Key, int] = {}
+        found = Stock({}, {})
         for start in range(0, len(ids), _CHUNK):
-            rows = self.conn.execute(_PROMISABLE, {"ids": ids[start : start + _CHUNK]})
-            for facility_id, product_id, atp in rows.all():
-                found[(facility_id, product_id)] = atp
+            rows = self.conn.execute(_PROMISABLE, {"ids": ids[start : start + _CHUNK], "now": now})
+            found.take(rows.all())
         return found
 
-    def stock_changed_since(self, since: datetime, product_ids: set[str]) -> dict[Key, int]:
-        """ATP of levels written since `since`, among these products (zeros included)."""
-        rows = self.conn.execute(_CHANGED_SINCE, {"since": since})
-        return {(f, p): atp for f, p, atp in rows if p in product_ids}
+    def stock_changed_since(self, since: datetime, product_ids: set[str], now: datetime) -> Stock:
+        """ATP of levels written since `since`, among these products (zeros included), with
+        the blocks in force there."""
+        rows = self.conn.execute(_CHANGED_SINCE, {"since": since, "now": now})
+        found = Stock({}, {})
+        found.take([r for r in rows if r.product_id in product_ids])
+        return found
 
     def load_on(self, day: date, facility_ids: Sequence[str]) -> dict[str, int]:
         """Shipments each facility was given on `day`, those this transaction has yet to write
