@@ -86,6 +86,7 @@ PAGES = [
     Visit("report an issue", "associate", "{report}"),
     Visit("report the whole shipment", "associate", "{shipment}/report"),
     Visit("pack confirmation", "associate", "{shipment}/pack"),
+    Visit("blocked products", "associate", "/store/{store_a}/blocks"),
     Visit("admin orders", "admin", "/admin/orders"),
     Visit("admin order", "admin", "/admin/orders/{ada_order}"),
     Visit("store list as admin", "admin", "/store/{store_b}/open"),

@@ -20,6 +20,12 @@ from tests.pages_support import cheap_hashes, csrf_of, person, post_form, sign_i
 from tests.support import new_id
 
 pytestmark = pytest.mark.usefixtures(cheap_hashes.__name__)
+#: The schedule's settings as the page posts them, unchanged.
+SCHEDULE = {
+    "idle_reject_after_minutes": "0",
+    "idle_pack_after_minutes": "0",
+    "routing_interval_minutes": "5",
+}
 
 
 @pytest.fixture
@@ -60,7 +66,13 @@ def test_saving_changes_every_setting_and_redirects_to_the_page(
     as_admin: TestClient, admin: dict[str, str]
 ) -> None:
     page = as_admin.get("/admin/settings")
-    form = {"mfg_id": "tenant-7", "requests_per_minute_per_token": "120", "route_on_create": "on"}
+    form = {
+        "mfg_id": "tenant-7",
+        "requests_per_minute_per_token": "120",
+        "route_on_create": "on",
+        **SCHEDULE,
+        "idle_reject_after_minutes": "45",
+    }
     saved = as_admin.post(
         "/admin/settings",
         data={"csrf_token": csrf_of(page), **form},
@@ -72,6 +84,9 @@ def test_saving_changes_every_setting_and_redirects_to_the_page(
         "partial_rejection": False,  # left unticked
         "route_on_create": True,
         "requests_per_minute_per_token": 120,
+        "idle_reject_after_minutes": 45,
+        "idle_pack_after_minutes": 0,
+        "routing_interval_minutes": 5,
     }
     shown = as_admin.get("/admin/settings")
     assert "Saved the settings." in text_of(shown)
@@ -93,7 +108,7 @@ def test_bad_input_is_refused_in_plain_words_with_the_form_kept_and_nothing_save
 ) -> None:
     before = api_settings(as_admin, admin)
     page = as_admin.get("/admin/settings")
-    form = {"mfg_id": "tenant-9", "requests_per_minute_per_token": "5", field: typed}
+    form = {"mfg_id": "tenant-9", "requests_per_minute_per_token": "5", **SCHEDULE, field: typed}
     refused = post_form(as_admin, page, "/admin/settings", **form)
     assert refused.status_code == 422
     words = text_of(refused)

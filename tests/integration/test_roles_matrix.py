@@ -177,6 +177,7 @@ def body_for(method: str, route: str, scene: Scene) -> Any:
         "PUT /api/v1/facilities/{facility_id}": facility_body(),
         "PUT /api/v1/products/{product_id}": product_body(),
         "PUT /api/v1/facilities/{facility_id}/inventory/{product_id}": {"quantity_on_hand": 5},
+        "PUT /api/v1/facilities/{facility_id}/blocks/{product_id}": {"days": 1},
         "POST /api/v1/orders": order_body([(scene.product, 1)]),
         "POST /api/v1/shipments/{shipment_id}/items/{item_id}/reject": {"reason_id": "DAMAGED"},
         "POST /api/v1/shipments/{shipment_id}/reject": {"reason_id": "DAMAGED"},

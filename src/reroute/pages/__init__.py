@@ -12,6 +12,7 @@ from reroute.pages import (
     admin,
     analytics,
     auth,
+    blocks,
     facilities,
     reasons,
     report,
@@ -36,6 +37,7 @@ def install(app: FastAPI, context: Context, session_secret: str = "") -> None:
     for module in (
         auth,
         report,
+        blocks,
         store,
         admin,
         facilities,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -22,7 +23,8 @@ from fastapi.routing import APIRoute
 from reroute.api import paths  # noqa: F401  (the {name:key} path convertor)
 from reroute.api.schemas.common import NUL_MESSAGE
 from reroute.domain.access import STORE_ROLES, Principal, absent
-from reroute.domain.errors import Conflict, Invalid, NotFound
+from reroute.domain.clock import utcnow
+from reroute.domain.errors import Conflict, DomainError, Invalid, NotFound
 from reroute.domain.reasons import InventoryEffect, Reason
 from reroute.domain.rejection import MAX_COMMENT
 from reroute.pages.store import safe_back
@@ -35,8 +37,9 @@ from reroute.pages.web import (
     redirect,
     render,
 )
-from reroute.services import reasons, rejection
+from reroute.services import blocks, reasons, rejection
 from reroute.services.context import Context
+from reroute.services.rejection import RejectionResult
 from reroute.services.rejection_preview import (
     SYSTEM_REASONS,
     Preview,
@@ -100,6 +103,10 @@ EFFECTS = {
 }
 
 
+#: How long an associate may stop the product coming here, from the report ("" : not at all).
+BLOCK_CHOICES = {"": "No", "1": "1 day", "3": "3 days", "7": "7 days", "30": "30 days"}
+
+
 @dataclass
 class Typed:
     """What the associate chose and typed, carried from the form to the confirmation and the
@@ -110,6 +117,8 @@ class Typed:
     #: The marked items of a shipment's report (unused when one item is reported).
     marked: list[str] = field(default_factory=list)
     back: str = ""
+    #: Days to stop sending the product here too ("" : not asked).
+    block_days: str = ""
 
     def query(self, *, with_marked: bool) -> str:
         pairs = [("reason_id", self.reason_id), ("comment", self.comment), ("back", self.back)]
@@ -196,9 +205,10 @@ def item_report(
     reason_id: FormText = "",
     comment: FormText = "",
     back: FormText = "",
+    block_days: FormText = "",
 ) -> Response:
     target = Target(facility_id, shipment_id, item_id)
-    return _save(request, ctx, actor, target, Typed(reason_id, comment, [], back))
+    return _save(request, ctx, actor, target, Typed(reason_id, comment, [], back, block_days))
 
 
 # A shipment's marked items ----------------------------------------------------------------
@@ -264,9 +274,11 @@ def shipment_report(
     comment: FormText = "",
     item: Annotated[list[str] | None, Form()] = None,
     back: FormText = "",
+    block_days: FormText = "",
 ) -> Response:
     target = Target(facility_id, shipment_id, None)
-    return _save(request, ctx, actor, target, Typed(reason_id, comment, item or [], back))
+    typed = Typed(reason_id, comment, item or [], back, block_days)
+    return _save(request, ctx, actor, target, typed)
 
 
 # The three steps --------------------------------------------------------------------------
@@ -336,6 +348,7 @@ def _confirm(
         comment=typed.comment.strip(),
         effect=_effect(preview),
         change=f"{target.base}?{typed.query(with_marked=target.item_id is None)}",
+        block_choices=BLOCK_CHOICES,
     )
 
 
@@ -379,8 +392,31 @@ def _save(
     lines = [w.sentence() for w in went]
     if len(lines) > SHOWN:  # the notice rides in the session cookie: keep it small
         lines = [*lines[:SHOWN], f"… and {len(lines) - SHOWN} more taken back from this store."]
+    lines += _block_after(ctx, actor, target, typed, result)
     notify(request, title, lines)
     return redirect(typed.back)
+
+
+def _block_after(
+    ctx: Context, actor: Principal, target: Target, typed: Typed, result: RejectionResult
+) -> list[str]:
+    """The associate also asked to stop sending the product here for a few days. The
+    rejection stands on its own; the block follows it, and says so if it could not be set."""
+    if not typed.block_days:
+        return []
+    days = int(typed.block_days)
+    until = utcnow() + timedelta(days=days)
+    said = []
+    for product_id in dict.fromkeys(level.product_id for level in result.levels):
+        try:
+            blocks.put_block(
+                ctx, target.facility_id, product_id, until, "Asked while reporting an issue", actor
+            )
+        except DomainError as exc:
+            said.append(f"It could not be blocked here: {exc.detail}")
+        else:
+            said.append(f"Not sent here again for {days} day{'s' if days != 1 else ''}.")
+    return said
 
 
 # Helpers ----------------------------------------------------------------------------------
@@ -464,6 +500,9 @@ def _problems(typed: Typed, offered: list[Reason], target: Target) -> dict[str, 
         )
     if target.item_id is None and not typed.marked:
         problems["item"] = "Mark at least one item."
+    if typed.block_days not in BLOCK_CHOICES:
+        problems["block_days"] = "Choose how long to stop sending it here, or not at all."
+        typed.block_days = ""
     return problems
 
 

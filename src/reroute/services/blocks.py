@@ -56,17 +56,19 @@ def put_block(
     return transact(ctx.db, work)
 
 
-def remove_block(ctx: Context, facility_id: str, product_id: str, actor: Principal) -> None:
-    """Lift a block (not a hold: a hold ends in time, or with the store's own count)."""
+def remove_block(ctx: Context, facility_id: str, product_id: str, actor: Principal) -> bool:
+    """Lift a block (not a hold: a hold ends in time, or with the store's own count). Answers
+    whether there was one: lifting one already gone is no error (a repeat does nothing)."""
     _may_block(actor, facility_id, "unblock product")
 
-    def work(uow: UnitOfWork) -> None:
+    def work(uow: UnitOfWork) -> bool:
         _known(uow, facility_id, product_id)
         if not uow.blocks.unblock(facility_id, product_id):
-            raise NotFound(f"Product {product_id} is not blocked at facility {facility_id}.")
+            return False
         uow.blocks.touch_level(facility_id, product_id, uow.now)
+        return True
 
-    transact(ctx.db, work)
+    return transact(ctx.db, work)
 
 
 def blocks_at(ctx: Context, facility_id: str, actor: Principal) -> list[Block]:

@@ -34,7 +34,8 @@ def put_block(
 def delete_block(
     facility_id: FacilityId, product_id: ProductId, ctx: ContextDep, actor: ActorDep
 ) -> Response:
-    """Lift the block; a hold stays until it ends or the store's cycle count lifts it."""
+    """Lift the block (204 also when there was none: a repeat does nothing); a hold stays
+    until it ends or the store's cycle count lifts it."""
     blocks.remove_block(ctx, facility_id, product_id, actor)
     return Response(status_code=204)
 
