@@ -22,6 +22,7 @@ from reroute.domain.reasons import IDLE_TIMEOUT
 from reroute.domain.settings import RuntimeSettings
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
+from reroute.services.notify import Notifier
 from reroute.services.reference import reference
 from reroute.services.rejection import reject_in
 from reroute.services.routing import StockView, route_orders
@@ -158,6 +159,7 @@ def _take_back(
     taken = shipments = skipped = 0
     orders: set[str] = set()
     to_route: dict[str, Order] = {}
+    notifier = Notifier(ctx, uow)  # the chunk's events, written together
     for idle in batch:
         whole = _still(idle)
         outcome = reject_in(
@@ -171,6 +173,7 @@ def _take_back(
             By(ACTOR),
             still=whole,
             route=False,
+            notifier=notifier,
         )
         if outcome is not None:
             taken, shipments = taken + len(outcome.rejected), shipments + 1
@@ -191,6 +194,7 @@ def _take_back(
                 By(ACTOR),
                 still=_still_item(idle, item_id),
                 route=False,
+                notifier=notifier,
             )
             if one is not None:
                 taken, done_here = taken + len(one.rejected), True
@@ -202,7 +206,9 @@ def _take_back(
             skipped += 1
     if to_route:
         # A later plan of the chunk read the order again: the last object is the current one.
-        route_orders(ctx, uow, list(to_route.values()), actor=ACTOR, stock=view.take(uow))
+        orders_now = list(to_route.values())
+        route_orders(ctx, uow, orders_now, actor=ACTOR, stock=view.take(uow), notifier=notifier)
+    notifier.flush()
     # Counted only once the transaction is sure to commit (a retry runs this again).
     uow.after_commit.append(lambda: _count(result, taken, shipments, skipped, orders))
 

@@ -134,6 +134,7 @@ def reject_in(
     still: Callable[[Shipment, Order], bool] | None = None,
     *,
     route: bool = True,
+    notifier: Notifier | None = None,
 ) -> RejectionResult | None:
     """One rejection within the caller's transaction (the API's own, or the idle sweep's,
     which takes back many at once). `still`, checked once the rows are locked, may decide
@@ -151,7 +152,7 @@ def reject_in(
     plan = plan_loaded(
         ctx, uow, shipment, order, item_id, reason, reasons, levels, by, comment, lock=True
     )
-    return _apply(ctx, uow, plan, by, route=route)
+    return _apply(ctx, uow, plan, by, route=route, notifier=notifier)
 
 
 def check_comment(comment: str | None) -> None:
@@ -243,7 +244,13 @@ def plan_loaded(
 
 
 def _apply(
-    ctx: Context, uow: UnitOfWork, plan: RejectionPlan, by: By, *, route: bool = True
+    ctx: Context,
+    uow: UnitOfWork,
+    plan: RejectionPlan,
+    by: By,
+    *,
+    route: bool = True,
+    notifier: Notifier | None = None,
 ) -> RejectionResult:
     """Write the plan, notify each shipment that lost items, and route what left at once
     (unless `route` is off: then the caller routes `to_route` itself, with others')."""
@@ -269,7 +276,8 @@ def _apply(
         )
         for g in plan.leaving
     ]
-    notifier = Notifier(ctx, uow)
+    own = notifier is None
+    notifier = notifier or Notifier(ctx, uow)
     for decline in plan.declines:
         notifier.decline(
             decline.order,
@@ -287,7 +295,8 @@ def _apply(
         else []
     )
     _tell_cared_for(notifier, plan)
-    notifier.flush()
+    if own:  # a caller that lent its notifier writes the events once, with others'
+        notifier.flush()
     routed_keys = {(r.order_id, r.item_id) for r in routed}
     for r in rejected:  # items that did not go back to routing (customer care) say so too
         if (r.order_id, r.item_id) not in routed_keys:
