@@ -229,7 +229,7 @@ def test_each_listed_reason_has_the_etag_its_put_answers_and_if_match_takes(
 ) -> None:
     damaged = listed(client, admin, "DAMAGED")
     assert_strong(damaged["etag"])
-    assert len({r["etag"] for r in client.get(REASONS, headers=admin).json()}) == 7
+    assert len({r["etag"] for r in client.get(REASONS, headers=admin).json()}) == 8
     body = reason_body(label="Broken", sequence=damaged["sequence"])
     saved = client.put(
         f"{REASONS}/DAMAGED", json=body, headers={**admin, "If-Match": damaged["etag"]}

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -26,7 +27,7 @@ from reroute.services.orders import create_order, insert_order
 from reroute.services.routing_batch import run_batch
 from reroute.storage import tables
 from reroute.storage.repositories.inventory import InventoryRepository
-from reroute.storage.repositories.routing import RoutingRepository
+from reroute.storage.repositories.routing import RoutingRepository, Stock
 from reroute.storage.unit_of_work import unit_of_work
 from tests.service_builders import facility, new_order, product
 from tests.support import all_at_once, new_id, order_body
@@ -161,10 +162,10 @@ def test_an_order_planned_on_stock_a_concurrent_writer_took_is_planned_again_who
     far = facility(context, 40, {shirt: 1})
     read = RoutingRepository.promisable_stock
 
-    def stale(self: RoutingRepository, product_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+    def stale(self: RoutingRepository, product_ids: Iterable[str], now: datetime) -> Stock:
         """What routing read just before a concurrent transaction took near's last shirt."""
-        found = read(self, product_ids)
-        found[(near, shirt)] = 1
+        found = read(self, product_ids, now)
+        found.atp[(near, shirt)] = 1
         return found
 
     monkeypatch.setattr(RoutingRepository, "promisable_stock", stale)
@@ -248,9 +249,9 @@ def test_a_re_plan_never_waits_for_a_row_that_sorts_before_one_it_holds(
     far = facility(context, 50, {p: 1}, facility_id=new_id("F-a"))  # sorts first
     read = RoutingRepository.promisable_stock
 
-    def stale(self: RoutingRepository, product_ids: Iterable[str]) -> dict[tuple[str, str], int]:
-        found = read(self, product_ids)
-        found[(near, p)] = 1  # routing read it just before a concurrent writer took it
+    def stale(self: RoutingRepository, product_ids: Iterable[str], now: datetime) -> Stock:
+        found = read(self, product_ids, now)
+        found.atp[(near, p)] = 1  # routing read it just before a concurrent writer took it
         return found
 
     monkeypatch.setattr(RoutingRepository, "promisable_stock", stale)
