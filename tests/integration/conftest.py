@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from reroute.delivery.worker import DeliveryWorker
 from reroute.services.context import Context
+from tests.integration.notification_world import Feed, World, build_world
 from tests.integration.receiver import Receiver, fast_settings
 from tests.support import count_stock, put_facility, put_product, stocked
 
@@ -57,3 +58,14 @@ def two_stores(client: TestClient, admin: dict[str, str]) -> tuple[str, str, str
     count_stock(client, admin, a, product, 5)
     count_stock(client, admin, b, product, 7)
     return a, b, product
+
+
+@pytest.fixture
+def world(client: TestClient, admin: dict[str, str]) -> World:
+    """The notification tests' two facilities and two products (`notification_world`)."""
+    return build_world(client, admin)
+
+
+@pytest.fixture
+def feed(client: TestClient, admin: dict[str, str]) -> Feed:
+    return Feed(client, admin)
