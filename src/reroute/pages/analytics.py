@@ -367,11 +367,35 @@ def _drill_of(
     return Drill(period, back, where, narrowed, query)
 
 
-@router.get("/rejections")
-def rejections_behind(
-    request: Request,
-    ctx: ContextDep,
-    actor: AdminDep,
+@dataclass(frozen=True)
+class Asked:
+    """What a drill-down list (its page and its CSV) is asked for: a period, what narrows it,
+    and where the page starts."""
+
+    window: str
+    start: str
+    end: str
+    day: str
+    facility: str
+    reason: str
+    product: str
+    person: str
+    before: int | None
+
+    def narrowing(self) -> tuple[str, ...]:
+        return (
+            self.window,
+            self.start,
+            self.end,
+            self.day,
+            self.facility,
+            self.reason,
+            self.product,
+            self.person,
+        )
+
+
+def asked_for(
     window: DayText = "",
     start: Annotated[str, Query(alias="from", max_length=40)] = "",
     end: Annotated[str, Query(alias="to", max_length=40)] = "",
@@ -381,10 +405,20 @@ def rejections_behind(
     product: Text = "",
     person: Annotated[str, Query(alias="actor", max_length=200)] = "",
     before: Annotated[int | None, Query(ge=1)] = None,
+) -> Asked:
+    return Asked(window, start, end, day, facility, reason, product, person, before)
+
+
+@router.get("/rejections")
+def rejections_behind(
+    request: Request,
+    ctx: ContextDep,
+    actor: AdminDep,
+    asked: Annotated[Asked, Depends(asked_for)],
 ) -> Response:
     """The rejections behind a bar or row of the analytics page, newest first."""
     try:
-        drill = _drill_of(ctx, actor, window, start, end, day, facility, reason, product, person)
+        drill = _drill_of(ctx, actor, *asked.narrowing())
     except PeriodProblem as problem:
         return render(
             request,
@@ -395,7 +429,7 @@ def rejections_behind(
             rows=[],
         )
     rows = rejection_log.rejections_behind(
-        ctx, actor, drill.where, limit=LIST_PAGE + 1, before_id=before
+        ctx, actor, drill.where, limit=LIST_PAGE + 1, before_id=asked.before
     )
     older_url = None
     if len(rows) > LIST_PAGE:
@@ -403,6 +437,7 @@ def rejections_behind(
         older_url = "/admin/analytics/rejections?" + urlencode(
             {**drill.query, "before": rows[-1]["id"]}
         )
+    before = asked.before
     page_query = {**drill.query, **({"before": str(before)} if before else {})}
     return render(
         request,
@@ -438,23 +473,15 @@ def rejections_csv(
     request: Request,
     ctx: ContextDep,
     actor: AdminDep,
-    window: DayText = "",
-    start: Annotated[str, Query(alias="from", max_length=40)] = "",
-    end: Annotated[str, Query(alias="to", max_length=40)] = "",
-    day: DayText = "",
-    facility: Text = "",
-    reason: Text = "",
-    product: Text = "",
-    person: Annotated[str, Query(alias="actor", max_length=200)] = "",
-    before: Annotated[int | None, Query(ge=1)] = None,
+    asked: Annotated[Asked, Depends(asked_for)],
 ) -> Response:
     """The rows of that list page, one line per rejected item."""
     try:
-        drill = _drill_of(ctx, actor, window, start, end, day, facility, reason, product, person)
+        drill = _drill_of(ctx, actor, *asked.narrowing())
     except PeriodProblem as problem:
         return Response(str(problem), status_code=422, media_type="text/plain", headers=NO_STORE)
     rows = rejection_log.rejections_behind(
-        ctx, actor, drill.where, limit=LIST_PAGE, before_id=before
+        ctx, actor, drill.where, limit=LIST_PAGE, before_id=asked.before
     )
     names = _names(ctx, actor, rows)
     lines: list[list[object]] = [
