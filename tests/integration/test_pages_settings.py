@@ -16,6 +16,7 @@ from reroute.pages.settings import setting_fields
 from reroute.services import catalog
 from reroute.services.context import Context
 from tests.conftest import MFG_ID
+from tests.integration.test_settings_api import COSTS
 from tests.pages_support import cheap_hashes, csrf_of, person, post_form, sign_in, text_of
 from tests.support import new_id
 
@@ -25,6 +26,9 @@ SCHEDULE = {
     "idle_reject_after_minutes": "0",
     "idle_pack_after_minutes": "0",
     "routing_interval_minutes": "5",
+    "routing_cost_per_shipment": "8.0",
+    "routing_cost_per_km": "0.05",
+    "routing_reroute_penalty": "15.0",
 }
 
 
@@ -87,6 +91,7 @@ def test_saving_changes_every_setting_and_redirects_to_the_page(
         "idle_reject_after_minutes": 45,
         "idle_pack_after_minutes": 0,
         "routing_interval_minutes": 5,
+        **COSTS,
     }
     shown = as_admin.get("/admin/settings")
     assert "Saved the settings." in text_of(shown)

@@ -398,15 +398,19 @@ def test_acceptance_from_the_day_counters_ranks_facilities(
     p = put_product(client, admin)
     often_rejects = stocked(client, admin, 1, {p: 5})
     rejected_long_ago = stocked(client, admin, 10, {p: 5})
-    no_history = stocked(client, admin, 20, {p: 5})
+    no_history = stocked(client, admin, 20, {p: 5})  # nothing rejected
     today = datetime.now(UTC).date()
     with unit_of_work(context.db) as uow:
         uow.routing.count_day(today, {often_rejects: (10, 10, 5)})
         uow.routing.count_day(today - timedelta(days=3), {no_history: (4, 4, 0)})
         uow.routing.count_day(today - timedelta(days=40), {rejected_long_ago: (10, 10, 10)})
     put_rules(client, admin, {"sort": ["acceptance", "distance"]})
-    # 50% accepted < 100% for the other two; of those two, the nearer one.
-    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", rejected_long_ago)}
+    # Rates are smoothed toward the chain's (5 of 14 rejected in the last 30 days): four clean
+    # assignments beat no record (the chain's rate, the 40-day-old rejections forgotten), which
+    # beats half rejected, whatever the distance.
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", no_history)}
+    put_rules(client, admin, {"sort": ["distance"]})
+    assert where(create(client, admin, [(p, 1)])) == {"1": ("ready", often_rejects)}
 
 
 def test_sorting_by_atp_picks_the_facility_holding_most(client: TestClient, admin: Headers) -> None:

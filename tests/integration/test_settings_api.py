@@ -9,6 +9,13 @@ from fastapi.testclient import TestClient
 from tests.conftest import MFG_ID
 from tests.integration.test_access import assert_refused
 
+#: The cost parameters' defaults (the `cost` sort key, the simulation).
+COSTS = {
+    "routing_cost_per_shipment": 8.0,
+    "routing_cost_per_km": 0.05,
+    "routing_reroute_penalty": 15.0,
+}
+
 # Settings ---------------------------------------------------------------------------------
 
 
@@ -23,6 +30,7 @@ def test_settings_start_at_their_defaults(client: TestClient, admin: dict[str, s
         "idle_reject_after_minutes": 0,
         "idle_pack_after_minutes": 0,
         "routing_interval_minutes": 5,
+        **COSTS,
     }
 
 
@@ -45,6 +53,7 @@ def test_patching_settings_changes_only_the_fields_given(
         "idle_reject_after_minutes": 0,
         "idle_pack_after_minutes": 0,
         "routing_interval_minutes": 5,
+        **COSTS,
     }
     assert response.json() == expected
     response = client.patch("/api/v1/settings", json={"mfg_id": "22222"}, headers=admin)
@@ -63,6 +72,9 @@ def test_a_settings_patch_of_the_wrong_type_answers_422_and_changes_nothing(
         ({"mfg_id": 11111}, "mfg_id"),
         ({"mfg_id": ""}, "mfg_id"),
         ({"mfgid": "1"}, "mfgid"),
+        ({"routing_cost_per_km": -0.01}, "routing_cost_per_km"),
+        ({"routing_cost_per_shipment": 2e6}, "routing_cost_per_shipment"),
+        ({"routing_reroute_penalty": "much"}, "routing_reroute_penalty"),
     ]:
         with subtests.test(**body):
             response = client.patch("/api/v1/settings", json=body, headers=admin)
@@ -76,4 +88,19 @@ def test_a_settings_patch_of_the_wrong_type_answers_422_and_changes_nothing(
                 "idle_reject_after_minutes": 0,
                 "idle_pack_after_minutes": 0,
                 "routing_interval_minutes": 5,
+                **COSTS,
             }
+
+
+def test_a_cost_that_is_not_a_finite_number_is_refused(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    before = client.get("/api/v1/settings", headers=admin).json()
+    for raw in ('{"routing_reroute_penalty": Infinity}', '{"routing_cost_per_km": NaN}'):
+        response = client.patch(
+            "/api/v1/settings",
+            content=raw,
+            headers={**admin, "Content-Type": "application/json"},
+        )
+        assert 400 <= response.status_code < 500, response.text
+    assert client.get("/api/v1/settings", headers=admin).json() == before

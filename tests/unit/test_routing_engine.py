@@ -16,6 +16,7 @@ import pytest
 
 from reroute.domain.facilities import Capability, Facility, FacilityKind
 from reroute.domain.orders import ItemState, ShippingMethod
+from reroute.domain.routing.acceptance import AcceptanceModel
 from reroute.domain.routing.engine import Line, OrderPlan, OrderToRoute, plan_order
 from reroute.domain.routing.geo import EARTH_RADIUS_KM, distance_km, unit_vector
 from reroute.domain.routing.rules import (
@@ -377,7 +378,7 @@ def test_the_rule_sort_decides_between_eligible_facilities(
         "near": facility(1, sequence=5, id=named("near")),
         "plenty": facility(40, sequence=3, id=named("plenty")),
         "first_in_sequence": facility(60, sequence=1, id=named("first_in_sequence")),
-        "reliable": facility(80, id=named("reliable")),  # no sequence, no history: 1.0
+        "reliable": facility(80, id=named("reliable")),  # no sequence, never rejects
     }
     stock = snapshot(
         {
@@ -386,11 +387,13 @@ def test_the_rule_sort_decides_between_eligible_facilities(
             places["first_in_sequence"]: {p: 3},
             places["reliable"]: {p: 2},
         },
-        acceptance={
-            places["near"].id: 0.5,
-            places["plenty"].id: 0.7,
-            places["first_in_sequence"].id: 0.9,
-        },
+        acceptance=AcceptanceModel.fixed(
+            [
+                (places["near"].id, None, 0.5),
+                (places["plenty"].id, None, 0.3),
+                (places["first_in_sequence"].id, None, 0.1),
+            ]
+        ),
     )
     plan = plan_order(order((p, 1)), rules(InventoryRule("Sorted", sort=sort)), stock)
     assert where(plan) == {"1": places[expected].id}

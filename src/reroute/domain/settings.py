@@ -9,6 +9,8 @@ from typing import Any
 MOST_REQUESTS_PER_MINUTE = 1_000_000
 #: The longest idle limit or routing interval an admin may set, in minutes (30 days).
 MOST_MINUTES = 43_200
+#: The highest cost parameter an admin may set.
+MOST_AMOUNT = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class RuntimeSettings:
     idle_pack_after_minutes: int = 0
     #: Minutes between scheduled routing runs over queued and backordered items; 0: off.
     routing_interval_minutes: int = 5
+    #: What the `cost` sort key (and the simulation) counts per shipment, per km of distance,
+    #: and per re-route a rejection causes, in the retailer's currency.
+    routing_cost_per_shipment: float = 8.0
+    routing_cost_per_km: float = 0.05
+    routing_reroute_penalty: float = 15.0
 
     def merged(self, overrides: dict[str, Any]) -> RuntimeSettings:
         known = {f.name for f in fields(self)}

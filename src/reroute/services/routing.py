@@ -22,7 +22,13 @@ from reroute.services.facility_cache import facilities
 from reroute.services.notify import Line as NotifiedLine
 from reroute.services.notify import Notifier
 from reroute.services.reference import reference
-from reroute.services.stock_view import Levels, StockView, acceptance, plan_and_lock
+from reroute.services.stock_view import (
+    Levels,
+    StockView,
+    acceptance,
+    costs_of,
+    plan_and_lock,
+)
 from reroute.storage.unit_of_work import UnitOfWork
 
 __all__ = ["Routed", "StockView", "claim_orders", "route_orders"]
@@ -67,7 +73,13 @@ def route_orders(
         return []
     rules = rules or reference(ctx, uow).rules
     stock = stock or StockView(facilities(ctx, uow).sites)
-    snapshot = stock.refresh(uow, wanted, acceptance(ctx, uow, rules), new_orders=new_orders)
+    snapshot = stock.refresh(
+        uow,
+        wanted,
+        acceptance(ctx, uow, rules),
+        costs=costs_of(reference(ctx, uow).settings),
+        new_orders=new_orders,
+    )
     plans, levels = plan_and_lock(uow, wanted, rules, snapshot)
     own = notifier is None
     notifier = notifier or Notifier(ctx, uow)

@@ -18,8 +18,9 @@ from reroute.domain.routing.engine import plan_order
 from reroute.domain.routing.rules import parse_rules
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
+from reroute.services.reference import reference
 from reroute.services.routing import _to_route  # the very conversion live routing makes
-from reroute.services.stock_view import StockView, acceptance
+from reroute.services.stock_view import StockView, acceptance, costs_of
 from reroute.storage.unit_of_work import unit_of_work
 
 
@@ -64,7 +65,12 @@ def try_rules(ctx: Context, document: Any, order_id: str, actor: Principal) -> D
             return DryRun(order.id, routing.name if routing else None, [], others, "")
         known = facilities(ctx, uow)
         view = StockView(known.sites)
-        snapshot = view.refresh(uow, [wanted], acceptance(ctx, uow, rules))
+        snapshot = view.refresh(
+            uow,
+            [wanted],
+            acceptance(ctx, uow, rules),
+            costs=costs_of(reference(ctx, uow).settings),
+        )
         plan = plan_order(wanted, rules, snapshot)
         products = uow.products.get_many([line.product_id for line in wanted.lines])
     items = []

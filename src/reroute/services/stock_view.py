@@ -14,15 +14,20 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from reroute.domain.inventory import InventoryLevel
+from reroute.domain.routing.acceptance import NO_HISTORY, AcceptanceModel
+from reroute.domain.routing.costs import CostModel
 from reroute.domain.routing.engine import OrderPlan, OrderToRoute, plan_order
 from reroute.domain.routing.rules import RulesDocument, SortKey
 from reroute.domain.routing.snapshot import Snapshot
+from reroute.domain.settings import RuntimeSettings
 from reroute.services.context import Context
 from reroute.storage.unit_of_work import UnitOfWork
 
 #: Plans re-made after a concurrent writer took the stock they counted on, before giving up.
 MAX_REPLANS = 5
 ACCEPTANCE_TTL_S = 60.0
+#: The history the learned acceptance looks back over.
+ACCEPTANCE_WINDOW = timedelta(days=30)
 
 Levels = dict[tuple[str, str], InventoryLevel]
 
@@ -43,8 +48,9 @@ class StockView:
         self,
         uow: UnitOfWork,
         wanted: list[OrderToRoute],
-        acceptance: dict[str, float],
+        acceptance: AcceptanceModel,
         *,
+        costs: CostModel | None = None,
         new_orders: bool = False,
     ) -> Snapshot:
         """The snapshot made current for `wanted`. Orders created by this very transaction
@@ -61,26 +67,37 @@ class StockView:
         limited = [s.id for s in snapshot.sites.values() if s.daily_capacity is not None]
         snapshot.load = uow.routing.load_on(uow.now.date(), limited)
         snapshot.acceptance = acceptance
+        if costs is not None:
+            snapshot.costs = costs
         snapshot.exclusions = (
             {} if new_orders else uow.routing.exclusions([o.order_id for o in wanted])
         )
         return snapshot
 
 
-def acceptance(ctx: Context, uow: UnitOfWork, rules: RulesDocument) -> dict[str, float]:
-    """Each facility's acceptance rate, when the rules sort by it; cached a while per process."""
-    uses = any(
-        SortKey.ACCEPTANCE in rule.sort for r in rules.routings for rule in r.inventory_rules
-    )
+def acceptance(ctx: Context, uow: UnitOfWork, rules: RulesDocument) -> AcceptanceModel:
+    """The learned acceptance by facility and product, when the rules sort by it (or by
+    expected cost); cached a while per process."""
+    wanted = {SortKey.ACCEPTANCE, SortKey.COST}
+    uses = any(wanted & set(rule.sort) for r in rules.routings for rule in r.inventory_rules)
     if not uses:
-        return {}
+        return NO_HISTORY
     cached = ctx.cache.get("acceptance")
     if cached is not None and time.monotonic() - cached[0] < ACCEPTANCE_TTL_S:
-        rates: dict[str, float] = cached[1]
-        return rates
-    rates = uow.routing.acceptance(uow.now.date())
-    ctx.cache["acceptance"] = (time.monotonic(), rates)
-    return rates
+        model: AcceptanceModel = cached[1]
+        return model
+    counts = uow.routing.acceptance_counts(uow.now - ACCEPTANCE_WINDOW, uow.now)
+    model = AcceptanceModel.learned(counts)
+    ctx.cache["acceptance"] = (time.monotonic(), model)
+    return model
+
+
+def costs_of(settings: RuntimeSettings) -> CostModel:
+    return CostModel(
+        settings.routing_cost_per_shipment,
+        settings.routing_cost_per_km,
+        settings.routing_reroute_penalty,
+    )
 
 
 def _needs(plans: Iterable[OrderPlan]) -> dict[tuple[str, str], int]:

@@ -17,7 +17,7 @@ from pydantic import (
 
 from reroute.api.schemas.common import Identifier, Strict
 from reroute.domain.access import Role
-from reroute.domain.settings import MOST_MINUTES, MOST_REQUESTS_PER_MINUTE
+from reroute.domain.settings import MOST_AMOUNT, MOST_MINUTES, MOST_REQUESTS_PER_MINUTE
 
 _PER_MINUTE = (
     "Requests each API token (and each signed-in user) may send per minute, counted in each "
@@ -34,9 +34,17 @@ _IDLE_PACK = (
     "Minutes an item may stay in progress without being packed before it is taken back; 0: off."
 )
 _INTERVAL = "Minutes between scheduled routing runs over queued and backordered items; 0: off."
+_PER_SHIPMENT = "What the `cost` sort key and the simulation count per shipment."
+_PER_KM = "What the `cost` sort key and the simulation count per km from facility to customer."
+_REROUTE = (
+    "What the `cost` sort key counts per expected re-route: an item's chance of being rejected "
+    "at the facility times this."
+)
 
 
 Minutes = Annotated[StrictInt, Field(ge=0, le=MOST_MINUTES)]
+#: A cost parameter: a finite amount, at most a million.
+Amount = Annotated[float, Field(ge=0, le=MOST_AMOUNT, allow_inf_nan=False)]
 
 
 class SettingsOut(BaseModel):
@@ -47,6 +55,9 @@ class SettingsOut(BaseModel):
     idle_reject_after_minutes: int = Field(description=_IDLE_REJECT)
     idle_pack_after_minutes: int = Field(description=_IDLE_PACK)
     routing_interval_minutes: int = Field(description=_INTERVAL)
+    routing_cost_per_shipment: float = Field(description=_PER_SHIPMENT)
+    routing_cost_per_km: float = Field(description=_PER_KM)
+    routing_reroute_penalty: float = Field(description=_REROUTE)
 
 
 class SettingsPatch(Strict):
@@ -60,6 +71,9 @@ class SettingsPatch(Strict):
     idle_reject_after_minutes: Minutes | None = Field(default=None, description=_IDLE_REJECT)
     idle_pack_after_minutes: Minutes | None = Field(default=None, description=_IDLE_PACK)
     routing_interval_minutes: Minutes | None = Field(default=None, description=_INTERVAL)
+    routing_cost_per_shipment: Amount | None = Field(default=None, description=_PER_SHIPMENT)
+    routing_cost_per_km: Amount | None = Field(default=None, description=_PER_KM)
+    routing_reroute_penalty: Amount | None = Field(default=None, description=_REROUTE)
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"partial_rejection": True}]})
 

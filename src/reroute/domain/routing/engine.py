@@ -139,6 +139,10 @@ def plan_order(order: OrderToRoute, rules: RulesDocument, snapshot: Snapshot) ->
     return plan
 
 
+def _products(lines: Sequence[Line]) -> Iterator[str]:
+    return (line.product_id for line in lines)
+
+
 def _distance(order: OrderToRoute, snapshot: Snapshot, facility_id: str) -> float | None:
     if order.vector is None:
         return None
@@ -279,10 +283,24 @@ class _Rule:
             elif sort is SortKey.SEQUENCE:
                 sequence = snapshot.sites[facility_id].sequence
                 key.extend((sequence is None, sequence or 0))
+            elif sort is SortKey.ACCEPTANCE:
+                key.append(-snapshot.acceptance.acceptance(facility_id, _products(lines)))
             else:
-                key.append(-snapshot.acceptance.get(facility_id, 1.0))
+                key.append(self._expected_cost(facility_id, lines))
         key.append(facility_id)
         return tuple(key)
+
+    def _expected_cost(self, facility_id: str, lines: Sequence[Line]) -> float:
+        """A new shipment's cost (none when the order has one there already) plus each item's
+        chance of being rejected times the cost of routing it again."""
+        snapshot = self.snapshot
+        cost = snapshot.costs.reroute_penalty * snapshot.acceptance.expected_rejections(
+            facility_id, _products(lines)
+        )
+        if facility_id not in self.order.open_shipments:
+            distance = km_from_cosine(self._closeness(facility_id)) if self.order.vector else 0.0
+            cost += snapshot.costs.shipment(distance)
+        return cost
 
     def _takes(self, facility_id: str, lines: Sequence[Line]) -> list[Line]:
         """The lines this facility can take together, in order, within its ATP."""

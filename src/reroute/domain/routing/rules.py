@@ -31,7 +31,8 @@ class SortKey(StrEnum):
     DISTANCE = "distance"  # nearest first
     ATP = "atp"  # most available first
     SEQUENCE = "sequence"  # the facility's own rank, lowest first
-    ACCEPTANCE = "acceptance"  # the facility that rejects least first
+    ACCEPTANCE = "acceptance"  # the facility least likely to reject these products first
+    COST = "cost"  # the lowest expected cost first: shipment, distance, and likely re-routes
 
 
 class Unplaced(StrEnum):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from reroute.domain.blocks import Block
 from reroute.domain.facilities import Capability, Facility, FacilityKind
+from reroute.domain.routing.acceptance import NO_HISTORY, AcceptanceModel
+from reroute.domain.routing.costs import DEFAULT_COSTS, CostModel
 from reroute.domain.routing.geo import Vector, unit_vector
 
 
@@ -61,12 +63,14 @@ class Snapshot:
     atp: dict[Key, int] = field(default_factory=dict)
     #: Shipments each facility was given today, for daily capacity.
     load: dict[str, int] = field(default_factory=dict)
-    #: Share of recent assignments each facility did not reject (1.0 without history).
-    acceptance: dict[str, float] = field(default_factory=dict)
+    #: How likely each facility is to reject each product (nobody rejects without history).
+    acceptance: AcceptanceModel = NO_HISTORY
     #: Facilities that rejected an item, by (order id, item id): never again for that item.
     exclusions: dict[Key, set[str]] = field(default_factory=dict)
     #: Derived data the engine keeps between orders (which facilities a rule admits at all).
     memo: dict[object, frozenset[str]] = field(default_factory=dict)
+    #: What shipments, distance and re-routes cost, for the `cost` sort key.
+    costs: CostModel = DEFAULT_COSTS
     #: Blocks and holds in force, by (facility, product): routing does not go there for it.
     blocks: dict[Key, list[Block]] = field(default_factory=dict)
     #: The facilities of `blocks`, by product.
@@ -83,11 +87,12 @@ class Snapshot:
         atp: dict[Key, int] | None = None,
         *,
         load: dict[str, int] | None = None,
-        acceptance: dict[str, float] | None = None,
+        acceptance: AcceptanceModel = NO_HISTORY,
         exclusions: dict[Key, set[str]] | None = None,
+        costs: CostModel = DEFAULT_COSTS,
     ) -> Snapshot:
         sites = {f.id: Site.of(f) for f in facilities if f.active}
-        snapshot = cls(sites, {}, load or {}, acceptance or {}, exclusions or {})
+        snapshot = cls(sites, {}, load or {}, acceptance, exclusions or {}, costs=costs)
         for site in sites.values():
             snapshot.grid.setdefault(site.cell, []).append(site.id)
         snapshot.add_stock(atp or {})

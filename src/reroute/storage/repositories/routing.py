@@ -5,19 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.dml import Insert as SQLiteInsert
 
 from reroute.domain.blocks import Block
 from reroute.domain.clock import as_utc
 from reroute.domain.orders import ROUTABLE
+from reroute.domain.routing.acceptance import AcceptanceCounts, Tally
 from reroute.storage.repositories.blocks import block_of
 from reroute.storage.tables import (
     facility_days,
+    inventory_ledger,
     inventory_levels,
     item_exclusions,
     order_items,
@@ -25,6 +37,7 @@ from reroute.storage.tables import (
     routing_rule_versions,
     routing_rules,
 )
+from reroute.storage.tables import rejections as rejection_log
 
 Key = tuple[str, str]
 #: Ids per statement, well below the limits of bound parameters (PostgreSQL 65535, SQLite 32766).
@@ -89,8 +102,25 @@ _LOAD_ON = select(_d.c.facility_id, _d.c.shipments).where(
 )
 _ACCEPTANCE = (
     select(_d.c.facility_id, func.sum(_d.c.assignments), func.sum(_d.c.rejections))
-    .where(_d.c.day > bindparam("since"))
+    .where(_d.c.day >= bindparam("since"), _d.c.day <= bindparam("until"))
     .group_by(_d.c.facility_id)
+)
+_r = rejection_log
+_REJECTED_PAIRS = (
+    select(_r.c.facility_id, _r.c.product_id, func.count())
+    .where(_r.c.created_at >= bindparam("since"), _r.c.created_at < bindparam("until"))
+    .group_by(_r.c.facility_id, _r.c.product_id)
+)
+_g = inventory_ledger
+_ASSIGNED_PAIRS = (
+    select(_g.c.facility_id, _g.c.product_id, func.count())
+    .where(
+        tuple_(_g.c.facility_id, _g.c.product_id).in_(bindparam("pairs", expanding=True)),
+        _g.c.cause == "reserve",
+        _g.c.created_at >= bindparam("since"),
+        _g.c.created_at < bindparam("until"),
+    )
+    .group_by(_g.c.facility_id, _g.c.product_id)
 )
 
 
@@ -252,14 +282,29 @@ class RoutingRepository:
                 load[facility_id] = load.get(facility_id, 0) + pending[0]
         return load
 
-    def acceptance(self, today: date, days: int = 30) -> dict[str, float]:
-        """Share of assigned items each facility did not reject over the last `days` days."""
-        rows = self.conn.execute(_ACCEPTANCE, {"since": today - timedelta(days=days)})
-        rates = {}
-        for facility_id, assigned, rejected in rows:
-            if assigned:
-                rates[facility_id] = max(0.0, 1.0 - (rejected or 0) / assigned)
-        return rates
+    def acceptance_counts(self, since: datetime, until: datetime) -> AcceptanceCounts:
+        """Items given and rejected between `since` and `until`: per facility from its day
+        counters, per product for the pairs rejected at all (only they differ from their
+        facility), the items given counted from the ledger's reservations."""
+        counts = AcceptanceCounts()
+        window = {"since": since.date(), "until": until.date()}
+        for facility_id, assigned, rejected in self.conn.execute(_ACCEPTANCE, window):
+            counts.add_facility(facility_id, int(assigned or 0), int(rejected or 0))
+        moments = {"since": since, "until": until}
+        rejected_pairs = {
+            (r[0], r[1]): int(r[2]) for r in self.conn.execute(_REJECTED_PAIRS, moments)
+        }
+        pairs = sorted(rejected_pairs)
+        assigned_pairs: dict[Key, int] = {}
+        for start in range(0, len(pairs), _CHUNK // 2):
+            chunk = pairs[start : start + _CHUNK // 2]
+            rows = self.conn.execute(_ASSIGNED_PAIRS, {**moments, "pairs": chunk})
+            assigned_pairs.update({(r[0], r[1]): int(r[2]) for r in rows})
+        for key, rejected in rejected_pairs.items():
+            tally = counts.pairs.setdefault(key, Tally())
+            # An item given before the window and rejected in it counts as given.
+            tally.add(max(assigned_pairs.get(key, 0), rejected), rejected)
+        return counts
 
     def exclusions(self, order_ids: Sequence[str]) -> dict[Key, set[str]]:
         found: dict[Key, set[str]] = {}
