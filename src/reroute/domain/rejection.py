@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from reroute.domain.blocks import Block, hold_after
 from reroute.domain.errors import Conflict, Invalid, NotFound
 from reroute.domain.inventory import InventoryLevel, LedgerEntry
 from reroute.domain.orders import (
@@ -534,3 +535,19 @@ class _Planner:
 def _copy(order: Order) -> Order:
     """The order with its own items, for the plan to move."""
     return replace(order, items=[replace(i) for i in order.items])
+
+
+def holds_left(
+    plan: RejectionPlan, reasons: Mapping[str, Reason], now: datetime, actor: str
+) -> list[Block]:
+    """The holds a rejection leaves: its reason's `hold_hours` on each product it rejected
+    (not on those a cascade took along: the reason was not said of them)."""
+    found: dict[str, Block] = {}
+    for record in plan.records:
+        reason = reasons.get(record.reason_id or "")
+        if record.cascaded or reason is None or not reason.hold_hours:
+            continue
+        found[record.product_id] = hold_after(
+            record.facility_id, record.product_id, reason.id, reason.hold_hours, now, actor
+        )
+    return list(found.values())

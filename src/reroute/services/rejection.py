@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from reroute.domain.access import STORE_ROLES, Principal
-from reroute.domain.blocks import Block, hold_after
 from reroute.domain.errors import FieldError, Invalid
 from reroute.domain.inventory import InventoryLevel
 from reroute.domain.orders import By, ItemState, Order, OrderItem, Shipment
@@ -25,6 +23,7 @@ from reroute.domain.rejection import (
     Choice,
     RejectionPlan,
     Reservation,
+    holds_left,
     marked_ids,
     plan_rejection,
 )
@@ -260,7 +259,7 @@ def _apply(
     uow.inventory.save_many(plan.levels, plan.entries, now)
     uow.rejections.exclude_many(plan.exclusions, now)
     uow.rejections.record(plan.records, now)
-    uow.blocks.put_many(_holds(plan, reference(ctx, uow).reasons_by_id, now, by.actor), now)
+    uow.blocks.put_many(holds_left(plan, reference(ctx, uow).reasons_by_id, now, by.actor), now)
     uow.orders.record(plan.history, now)
     uow.routing.count_day(now.date(), {plan.facility_id: (0, 0, len(plan.records))})
     # Where each item stands before routing moves it on.
@@ -304,22 +303,6 @@ def _apply(
     # The levels as the rejection left them: routing never comes back to this facility.
     levels = [plan.level(p) for p in plan.products]
     return RejectionResult(rejected, routed, levels, [] if route else list(plan.to_route))
-
-
-def _holds(
-    plan: RejectionPlan, reasons: Mapping[str, Reason], now: datetime, actor: str
-) -> list[Block]:
-    """The holds a rejection leaves: its reason's `hold_hours` on each product it rejected
-    (not on those a cascade took along: the reason was not said of them)."""
-    found: dict[str, Block] = {}
-    for record in plan.records:
-        reason = reasons.get(record.reason_id or "")
-        if record.cascaded or reason is None or not reason.hold_hours:
-            continue
-        found[record.product_id] = hold_after(
-            record.facility_id, record.product_id, reason.id, reason.hold_hours, now, actor
-        )
-    return list(found.values())
 
 
 def _tell_cared_for(notifier: Notifier, plan: RejectionPlan) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from reroute.domain.inventory import LedgerEntry
 from reroute.domain.notifications import EventType
-from reroute.domain.orders import ROUTABLE, By, HistoryEntry, ItemState, Order, OrderItem
-from reroute.domain.routing.engine import Line, OrderPlan, OrderToRoute
-from reroute.domain.routing.geo import unit_vector
+from reroute.domain.orders import By, HistoryEntry, ItemState, Order, OrderItem
+from reroute.domain.routing.engine import OrderPlan
+from reroute.domain.routing.order_view import ready_shipments, to_route
 from reroute.domain.routing.rules import RulesDocument
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
@@ -68,7 +68,7 @@ def route_orders(
     locked (`claim_orders`, `OrderRepository.get_many(lock=True)`), so that no other
     transaction routes, rejects or cancels the same items meanwhile."""
     pending = {o.id: o for o in orders}
-    wanted = [r for r in (_to_route(o) for o in pending.values()) if r.lines]
+    wanted = [r for r in (to_route(o) for o in pending.values()) if r.lines]
     if not wanted:
         return []
     rules = rules or reference(ctx, uow).rules
@@ -122,38 +122,6 @@ def claim_orders(uow: UnitOfWork, order_ids: Iterable[str]) -> list[Order]:
     return [claimed[i] for i in sorted(claimed)]
 
 
-def _to_route(order: Order) -> OrderToRoute:
-    lines = [Line(i.item_id, i.product_id, i.quantity) for i in order.items if i.state in ROUTABLE]
-    address = order.ship_to
-    vector = (
-        unit_vector(address.latitude, address.longitude)
-        if address.latitude is not None and address.longitude is not None
-        else None
-    )
-    return OrderToRoute(
-        order_id=order.id,
-        method=order.shipping_method,
-        lines=lines,
-        vector=vector,
-        latitude=address.latitude or 0.0,
-        longitude=address.longitude or 0.0,
-        catalog_id=order.catalog_id,
-        priority=order.priority,
-        ship_complete=order.ship_complete,
-        pickup_facility_id=order.pickup_facility_id,
-        open_shipments=frozenset(_ready_shipments(order)),
-    )
-
-
-def _ready_shipments(order: Order) -> dict[str, str]:
-    """Facility to shipment id, for this order's shipments still waiting to be started."""
-    return {
-        i.facility_id: i.shipment_id
-        for i in order.items
-        if i.state is ItemState.READY and i.facility_id and i.shipment_id
-    }
-
-
 def _write(
     uow: UnitOfWork,
     planned: list[tuple[Order, OrderPlan]],
@@ -168,7 +136,7 @@ def _write(
     also names the facilities a block or hold kept the item from (`kept_away`)."""
     now = uow.now
     by = By(actor, request_id)
-    ready = {order.id: _ready_shipments(order) for order, _ in planned}
+    ready = {order.id: ready_shipments(order) for order, _ in planned}
     new_pairs = [
         (order.id, facility_id)
         for order, plan in planned

@@ -15,11 +15,11 @@ from reroute.domain.access import Principal, Role
 from reroute.domain.errors import NotFound
 from reroute.domain.orders import ROUTABLE, ItemState, OrderItem
 from reroute.domain.routing.engine import plan_order
+from reroute.domain.routing.order_view import to_route
 from reroute.domain.routing.rules import parse_rules
 from reroute.services.context import Context
 from reroute.services.facility_cache import facilities
 from reroute.services.reference import reference
-from reroute.services.routing import _to_route  # the very conversion live routing makes
 from reroute.services.stock_view import StockView, acceptance, costs_of
 from reroute.storage.unit_of_work import unit_of_work
 
@@ -59,7 +59,7 @@ def try_rules(ctx: Context, document: Any, order_id: str, actor: Principal) -> D
         if order is None:
             raise NotFound(f"No order {order_id}.")
         others = [i for i in order.items if i.state not in ROUTABLE]
-        wanted = _to_route(order)
+        wanted = to_route(order)
         routing = rules.routing_for(order.shipping_method, order.catalog_id, order.priority)
         if not wanted.lines:
             return DryRun(order.id, routing.name if routing else None, [], others, "")
