@@ -122,6 +122,12 @@ class BlockRepository:
         rows = self.conn.execute(_OF_PRODUCTS, {"ids": ids, "now": now})
         return [block_of(r) for r in rows]
 
+    def in_force_at(self, moment: datetime) -> list[Block]:
+        """Blocks and holds set before `moment` and not ended by then (those lifted early
+        are gone from the table: they are not known)."""
+        query = select(_b).where(_b.c.created_at <= moment, _b.c.until > moment)
+        return [block_of(r) for r in self.conn.execute(query)]
+
     def get(self, facility_id: str, product_id: str, kind: BlockKind) -> Block | None:
         row = self.conn.execute(
             select(_b).where(

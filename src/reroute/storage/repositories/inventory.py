@@ -326,6 +326,31 @@ class InventoryRepository:
             for r in rows
         ]
 
+    def levels_as_of(self, moment: datetime) -> dict[Key, InventoryLevel]:
+        """Every level as it stood at `moment`: today's counters less what the ledger moved
+        since."""
+        self.flush()
+        levels = self.all_levels()
+        t = inventory_ledger
+        moved = (
+            select(
+                t.c.facility_id,
+                t.c.product_id,
+                func.sum(t.c.qoh_diff),
+                func.sum(t.c.atp_diff),
+                func.sum(t.c.reserved_diff),
+            )
+            .where(t.c.created_at >= moment)
+            .group_by(t.c.facility_id, t.c.product_id)
+        )
+        for facility_id, product_id, qoh, atp, reserved in self.conn.execute(moved):
+            level = levels.get((facility_id, product_id))
+            if level is not None:
+                level.quantity_on_hand -= int(qoh)
+                level.available_to_promise -= int(atp)
+                level.reserved -= int(reserved)
+        return levels
+
     def all_levels(self) -> dict[Key, InventoryLevel]:
         rows = self.conn.execute(select(inventory_levels))
         return {

@@ -235,6 +235,17 @@ class OrderRepository:
         items = self.conn.execute(_ITEMS, {"id": row.id})
         return shipment, _order(row, [_item(i) for i in items])
 
+    def created_between(self, since: datetime, until: datetime, limit: int) -> list[str]:
+        """Ids of up to `limit` orders created at or after `since` and before `until`, in the
+        order they were created."""
+        query = (
+            select(orders.c.id)
+            .where(orders.c.created_at >= since, orders.c.created_at < until)
+            .order_by(orders.c.created_at, orders.c.id)
+            .limit(limit)
+        )
+        return [r.id for r in self.conn.execute(query)]
+
     def get_many(
         self, order_ids: Sequence[str], *, lock: bool = False, skip_locked: bool = False
     ) -> dict[str, Order]:

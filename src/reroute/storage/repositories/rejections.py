@@ -210,6 +210,20 @@ class RejectionRepository:
             [{"b_id": int(s.id), "state": str(s.state), "updated_at": now} for s in left],
         )
 
+    def reason_mix(self, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
+        """How often each facility's associates gave each reason (cascades aside), by facility
+        and reason id ("" for none)."""
+        t = rejections
+        query = (
+            select(t.c.facility_id, t.c.reason_id, func.count())
+            .where(t.c.created_at >= since, t.c.created_at < until, t.c.cascaded.is_(False))
+            .group_by(t.c.facility_id, t.c.reason_id)
+        )
+        mix: dict[str, dict[str, int]] = {}
+        for facility_id, reason_id, n in self.conn.execute(query):
+            mix.setdefault(facility_id, {})[reason_id or ""] = int(n)
+        return mix
+
     def search(
         self,
         *,

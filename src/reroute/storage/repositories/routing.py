@@ -36,6 +36,7 @@ from reroute.storage.tables import (
     product_blocks,
     routing_rule_versions,
     routing_rules,
+    shipments,
 )
 from reroute.storage.tables import rejections as rejection_log
 
@@ -281,6 +282,16 @@ class RoutingRepository:
             if pending and pending[0]:
                 load[facility_id] = load.get(facility_id, 0) + pending[0]
         return load
+
+    def shipments_opened(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Shipments each facility was given at or after `since` and before `until`."""
+        t = shipments
+        query = (
+            select(t.c.facility_id, func.count())
+            .where(t.c.created_at >= since, t.c.created_at < until)
+            .group_by(t.c.facility_id)
+        )
+        return {r[0]: int(r[1]) for r in self.conn.execute(query)}
 
     def acceptance_counts(self, since: datetime, until: datetime) -> AcceptanceCounts:
         """Items given and rejected between `since` and `until`: per facility from its day
