@@ -64,8 +64,12 @@ class SimulationRequest:
     #: None: the settings' values.
     cost_per_shipment: float | None = None
     cost_per_km: float | None = None
+    reroute_penalty: float | None = None
     #: More orders than this are refused (None: MAX_ORDERS).
     max_orders: int | None = None
+    #: What routing knows of the stores (the `acceptance` and `cost` sort keys); None: what live
+    #: routing knows at the end of the window (today, for a file): the 30 days before it.
+    routing_model: AcceptanceModel | None = None
 
 
 @dataclass
@@ -95,6 +99,7 @@ def run(ctx: Context, request: SimulationRequest) -> Simulation:
             "rejections": Rejections.FILE if request.rates_file else request.rejections,
             "cost_per_shipment": costs.per_shipment,
             "cost_per_km": costs.per_km,
+            "reroute_penalty": costs.reroute_penalty,
             "rule_sets": [],
             "differences": [],
         }
@@ -137,6 +142,7 @@ def _check(request: SimulationRequest) -> None:
     for name, value in (
         ("cost_per_shipment", request.cost_per_shipment),
         ("cost_per_km", request.cost_per_km),
+        ("reroute_penalty", request.reroute_penalty),
     ):
         if value is not None and not 0 <= value <= 1_000_000:
             problems.append(FieldError(name, "Give an amount from 0 to 1,000,000."))
@@ -186,8 +192,8 @@ def _load(
         reasons=ref.reasons_by_id,
         partial_rejection=ref.settings.partial_rejection,
     )
-    routing_model = AcceptanceModel.learned(
-        uow.routing.acceptance_counts(start - ACCEPTANCE_WINDOW, start)
+    routing_model = request.routing_model or AcceptanceModel.learned(
+        uow.routing.acceptance_counts(end - ACCEPTANCE_WINDOW, end)
     )
     stores = Stores(
         _rates(uow, request, known, end),
@@ -198,6 +204,7 @@ def _load(
         settings_costs,
         per_shipment=_given(request.cost_per_shipment, settings_costs.per_shipment),
         per_km=_given(request.cost_per_km, settings_costs.per_km),
+        reroute_penalty=_given(request.reroute_penalty, settings_costs.reroute_penalty),
     )
     return world, rule_sets, routing_model, stores, costs, start
 

@@ -33,7 +33,7 @@ RulesBody = Annotated[
             "routings[] (name, order_filter{shipping_methods, catalog_ids, min_priority, "
             "max_priority}, inventory_rules[] (name, facility_filter{kinds, capabilities, "
             "max_distance_km, facility_ids}, split, max_shipments, sort[distance|atp|sequence|"
-            "acceptance], unplaced next_rule|backorder|customer_care))"
+            "acceptance|cost], unplaced next_rule|backorder|customer_care))"
         ),
         examples=[rules_to_json(default_rules())],
     ),
