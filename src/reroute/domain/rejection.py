@@ -324,7 +324,11 @@ class _Planner:
         self.loaded_levels = levels
         self.levels: dict[str, InventoryLevel] = {}
         self.reservations = reservations
-        self.orders: dict[str, Order] = {**orders, order.id: order}
+        # Read only: those loaded with the rejecting order, copied only when it is not among
+        # them (a replay holds every order already).
+        self.orders: Mapping[str, Order] = (
+            orders if orders.get(order.id) is order else {**orders, order.id: order}
+        )
         #: Orders consulted, in the order they were: the rejecting one first.
         self.consulted: dict[str, Order] = {order.id: order}
         self.targets: dict[tuple[str, str], _Target] = {}
@@ -388,7 +392,7 @@ class _Planner:
     def _take_open(self, reservations: list[Reservation], cause: Cause) -> int:
         """Take these items along, each with the rest of its shipment where that never
         splits; an item no longer open in its order is left where it is."""
-        unread = {r.order_id for r in reservations} - self.orders.keys()
+        unread = {r.order_id for r in reservations if r.order_id not in self.orders}
         if unread:
             raise _Missing(orders=unread)
         for order_id in sorted({r.order_id for r in reservations}):
