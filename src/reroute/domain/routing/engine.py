@@ -3,8 +3,10 @@
 For each inventory rule of the order's routing, in order: one facility that can take every item,
 best by the rule's sort; failing that, and only where the rule allows a split and the customer did
 not ask for ship-complete, as few facilities as possible (an exact search for two, then greedy),
-ties broken by the sort. What a rule cannot place goes to the next rule, or to backorder or
-customer care as the rule says. Every unit chosen is taken off the snapshot at once.
+ties broken by the sort. A rule sorted by `cost` first that may split instead takes the plan of
+least expected cost, single or split (`cheapest`). What a rule cannot place goes to the next
+rule, or to backorder or customer care as the rule says. Every unit chosen is taken off the
+snapshot at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from reroute.domain.facilities import Capability
 from reroute.domain.orders import ItemState, ShippingMethod
+from reroute.domain.routing.cheapest import Option, cheapest
 from reroute.domain.routing.geo import (
     Vector,
     cosine,
@@ -170,12 +173,60 @@ class _Rule:
             pool = stocked[0] & admitted
             for other in stocked[1:]:
                 pool &= other
+        if self._by_cost(lines):
+            cheapest_plan = self._cheapest(lines, admitted)
+            if cheapest_plan is not None:
+                return cheapest_plan
         best = self._best_single(pool, lines)
         if best is not None:
             return {line.item_id: best for line in lines}
         if not self.rule.split or self.order.ship_complete or len(lines) < 2:
             return {}
         return self._split(lines, admitted)
+
+    def _by_cost(self, lines: Sequence[Line]) -> bool:
+        """Whether the rule ranks whole plans by expected cost: a split may then beat a single."""
+        return (
+            self.rule.sort[0] is SortKey.COST
+            and self.rule.split
+            and not self.order.ship_complete
+            and self.order.method is not ShippingMethod.PICKUP
+            and len(lines) >= 2
+        )
+
+    def _cheapest(self, lines: Sequence[Line], admitted: frozenset[str]) -> dict[str, str] | None:
+        """The plan of least expected cost (see `cheapest`), or None to fall back to the fewest
+        facilities: when no plan within the rule's shipments covers what can be covered, or
+        when items of one product would together ask a facility for more than it has."""
+        snapshot = self.snapshot
+        acceptance, costs = snapshot.acceptance, snapshot.costs
+        per_facility: dict[str, dict[int, float]] = {}
+        for n, takers in enumerate(self._takers(lines, admitted)):
+            product_id = lines[n].product_id
+            for facility_id in takers:
+                rate = acceptance.rejection_rate(facility_id, product_id)
+                per_facility.setdefault(facility_id, {})[n] = costs.reroute_penalty * rate
+        options = [
+            Option(facility_id, self._shipment_cost(facility_id), taken)
+            for facility_id, taken in per_facility.items()
+            if self._open_to_order(facility_id)
+        ]
+        found = cheapest(options, self.rule.max_shipments)
+        if found is None:
+            return None
+        chosen: dict[str, list[Line]] = {}
+        for n, facility_id in found.items():
+            chosen.setdefault(facility_id, []).append(lines[n])
+        for facility_id, taken in chosen.items():
+            if len(self._takes(facility_id, taken)) != len(taken):
+                return None
+        return {lines[n].item_id: facility_id for n, facility_id in found.items()}
+
+    def _shipment_cost(self, facility_id: str) -> float:
+        if facility_id in self.order.open_shipments:
+            return 0.0
+        distance = km_from_cosine(self._closeness(facility_id)) if self.order.vector else 0.0
+        return self.snapshot.costs.shipment(distance)
 
     def _best_single(self, pool: set[str], lines: Sequence[Line]) -> str | None:
         """The best-sorted facility of `pool` that can take every line.
@@ -294,13 +345,8 @@ class _Rule:
         """A new shipment's cost (none when the order has one there already) plus each item's
         chance of being rejected times the cost of routing it again."""
         snapshot = self.snapshot
-        cost = snapshot.costs.reroute_penalty * snapshot.acceptance.expected_rejections(
-            facility_id, _products(lines)
-        )
-        if facility_id not in self.order.open_shipments:
-            distance = km_from_cosine(self._closeness(facility_id)) if self.order.vector else 0.0
-            cost += snapshot.costs.shipment(distance)
-        return cost
+        rejections = snapshot.acceptance.expected_rejections(facility_id, _products(lines))
+        return snapshot.costs.reroute_penalty * rejections + self._shipment_cost(facility_id)
 
     def _takes(self, facility_id: str, lines: Sequence[Line]) -> list[Line]:
         """The lines this facility can take together, in order, within its ATP."""
@@ -326,17 +372,7 @@ class _Rule:
         Facilities are grouped by which lines each could take on its own; only the best-sorted
         facility of each group matters, so few are ever sorted.
         """
-        takers: list[set[str]] = []
-        for line in lines:
-            excluded = self.snapshot.exclusions.get((self.order.order_id, line.item_id), ())
-            takers.append(
-                {
-                    f
-                    for f in self.snapshot.stocked(line.product_id) & admitted
-                    if f not in excluded
-                    and self.snapshot.promisable(f, line.product_id) >= line.quantity
-                }
-            )
+        takers = self._takers(lines, admitted)
         masks: dict[str, set[int]] = {}
         for n, facilities in enumerate(takers):
             for facility_id in facilities:
@@ -367,6 +403,22 @@ class _Rule:
                 if triple is not None:
                     return self._assign(lines, list(triple), rank)
         return self._greedy(lines, by_mask, rank)
+
+    def _takers(self, lines: Sequence[Line], admitted: frozenset[str]) -> list[set[str]]:
+        """Per line, the admitted facilities that could take it on its own."""
+        snapshot = self.snapshot
+        takers: list[set[str]] = []
+        for line in lines:
+            excluded = snapshot.exclusions.get((self.order.order_id, line.item_id), ())
+            takers.append(
+                {
+                    f
+                    for f in snapshot.stocked(line.product_id) & admitted
+                    if f not in excluded
+                    and snapshot.promisable(f, line.product_id) >= line.quantity
+                }
+            )
+        return takers
 
     @staticmethod
     def _best_pair(
