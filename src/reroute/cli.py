@@ -1,11 +1,12 @@
-"""The `reroute` command: serve, migrate, tokens, import, demo."""
+"""The `reroute` command: serve, migrate, tokens, import, route, simulate, demo."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -352,6 +353,135 @@ def import_file(
     finally:
         context.db.dispose()
     err.print(f"Imported {count} {kind} rows from {path.name}", highlight=False, soft_wrap=True)
+
+
+def _moment(text: str | None, name: str) -> datetime | None:
+    """A date or a time from the command line, in UTC unless it says otherwise."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        err.print(f"[red]{name}:[/red] give a date (2026-11-30) or a time (2026-11-30T08:00).")
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def simulate(
+    orders: Annotated[
+        Path | None,
+        typer.Option(
+            "--orders",
+            help="Orders to replay, in the import format (.csv or .json), from today's stock.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Replay the orders created since this date or time (UTC).", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="... and before this one (default: now).", show_default=False),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules",
+            help="A rules document (JSON) to compare, or `live` for the rules in force; repeat "
+            "for more. None: the live rules.",
+            show_default=False,
+        ),
+    ] = None,
+    rejections: Annotated[
+        str,
+        typer.Option(
+            help="How stores reject: learned (from the rejection log), none, or a CSV file "
+            "of facility_id,product_id,rate."
+        ),
+    ] = "learned",
+    seed: Annotated[int, typer.Option(help="The same seed gives the same report.")] = 0,
+    cost_per_shipment: Annotated[
+        float | None,
+        typer.Option(min=0, max=1_000_000, help="Default: the setting.", show_default=False),
+    ] = None,
+    cost_per_km: Annotated[
+        float | None,
+        typer.Option(min=0, max=1_000_000, help="Default: the setting.", show_default=False),
+    ] = None,
+    reroute_penalty: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="What the cost sort counts per likely re-route. Default: the setting.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write the report as one HTML page here.", dir_okay=False),
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Replay orders against rule sets, with stores that reject, and report: nothing is
+    written to the database."""
+    from reroute.services.simulation import SimulationRequest
+    from reroute.services.simulation import simulate as run_simulation
+    from reroute.simulation_output import print_report, read_rules, write_html
+
+    rates = None
+    if rejections not in ("learned", "none"):
+        rates = Path(rejections)
+        if not rates.is_file():
+            err.print(
+                "[red]--rejections:[/red] learned, none, or a file of rates; "
+                f"{escape(rejections)} is none of them.",
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+    if html is not None and not html.resolve().parent.is_dir():
+        err.print(f"[red]--html:[/red] no folder {escape(str(html.parent))}.", soft_wrap=True)
+        raise typer.Exit(2)
+    request = SimulationRequest(
+        since=_moment(since, "--since"),
+        until=_moment(until, "--until"),
+        orders_file=orders,
+        rules=read_rules(rules or [], err),
+        rejections="learned" if rates else rejections,
+        rates_file=rates,
+        seed=seed,
+        cost_per_shipment=cost_per_shipment,
+        cost_per_km=cost_per_km,
+        reroute_penalty=reroute_penalty,
+    )
+    context = build_context(_config(database_url))
+    try:
+        report = run_simulation(context, request)
+    except DomainError as exc:
+        err.print(f"[red]{escape(exc.detail)}[/red]", soft_wrap=True)
+        for problem in getattr(exc, "errors", [])[:SHOWN_PROBLEMS]:
+            err.print(f"  {problem.path}: {problem.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    finally:
+        context.db.dispose()
+    if html is not None:
+        try:
+            write_html(report, html)
+        except OSError as exc:
+            err.print(f"[red]--html:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from exc
+        err.print(f"Wrote the report to {html}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        print_report(report)
 
 
 @app.command()
