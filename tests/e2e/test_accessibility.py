@@ -65,6 +65,13 @@ def _bad_webhook(page: Page) -> None:
     page.get_by_label("URL").wait_for()
 
 
+def _simulate(page: Page) -> None:
+    """Replay the last week under the live rules: the figures are shown below the form."""
+    page.get_by_label("Last days to replay").fill("7")
+    page.get_by_role("button", name="Run the simulation").click()
+    page.locator("#sim-result").wait_for()
+
+
 @dataclass(frozen=True)
 class Visit:
     """A page to check: who looks at it, its path (formatted with the `Where` fields), what
@@ -98,6 +105,8 @@ PAGES = [
     Visit("product at a facility", "admin", "/admin/facilities/{store_a}/products/{product}"),
     Visit("analytics", "admin", "/admin/analytics"),
     Visit("analytics drill-down", "admin", "/admin/analytics/rejections"),
+    Visit("simulate", "admin", "/admin/simulate"),
+    Visit("simulation figures", "admin", "/admin/simulate", _simulate),
     Visit("rules back to defaults", "admin", "/admin/rules/reset"),
     Visit("rules dry run", "admin", "/admin/rules?order={ada_order}", _dry_run),
     Visit("a saved rules version", "admin", "/admin/rules", _save_rules),
