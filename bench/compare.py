@@ -76,7 +76,13 @@ def console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=WIDTH)
 
 
-def table(title: str, figures: list[Figure], labels: list[str], caption: str = "") -> Table:
+def table(
+    title: str,
+    figures: list[Figure],
+    labels: list[str],
+    caption: str = "",
+    issue: int = 10,
+) -> Table:
     result = Table(title=title, caption=caption or None, caption_justify="left")
     result.add_column("figure", justify="left")
     result.add_column("unit", justify="left")
@@ -84,7 +90,7 @@ def table(title: str, figures: list[Figure], labels: list[str], caption: str = "
         result.add_column(label, justify="right")
     if "baseline" in labels:
         result.add_column("current ÷ baseline", justify="right")
-    result.add_column("target (issue 10)", justify="right")
+    result.add_column(f"target (issue {issue})", justify="right")
     result.add_column("verdict", justify="left")
     for figure in figures:
         row = [figure.name, figure.unit, *(figure.show(label) for label in labels)]

@@ -8,7 +8,7 @@ import bisect
 import itertools
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -52,6 +52,18 @@ class Shape:
     products: int = 5000
     items: int = 100_000
     seed: int = 7
+    #: Orders made day by day instead of `items` in all: this many each day, at times spread
+    #: over the day, from `first_day` on (the stock counted an hour before it).
+    orders_per_day: int | None = None
+    days: int = 1
+    first_day: datetime | None = None
+    #: Shipments a store may take a day (None: no limit).
+    store_capacity: int | None = None
+    #: Share of the products each kind holds, and the units of each it holds (from, to).
+    warehouse_share: float = 0.6
+    store_share: float = 0.06
+    warehouse_units: tuple[int, int] = (20, 200)
+    store_units: tuple[int, int] = (1, 8)
 
 
 def _point(rng: random.Random) -> tuple[float, float]:
@@ -66,12 +78,28 @@ def _popularity(rng: random.Random, count: int) -> list[float]:
     return list(itertools.accumulate(weights))
 
 
+def _order_times(rng: random.Random, shape: Shape) -> list[datetime] | None:
+    """When each order is created, in order, for a shape made day by day."""
+    if shape.orders_per_day is None:
+        return None
+    first = shape.first_day or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    times: list[datetime] = []
+    for day in range(shape.days):
+        start = first + timedelta(days=day)
+        seconds = sorted(rng.uniform(0, 86_399) for _ in range(shape.orders_per_day))
+        times.extend(start + timedelta(seconds=s) for s in seconds)
+    return times
+
+
 def generate(url: str, shape: Shape) -> dict[str, int]:
     """Fill an empty database; answers what it wrote."""
     rng = random.Random(shape.seed)
     db = Database(url)
     upgrade(db)
     now = datetime.now(UTC)
+    if shape.first_day is not None:
+        now = shape.first_day - timedelta(hours=1)
+    times = _order_times(rng, shape)
     product_ids = [f"P{n:05d}" for n in range(shape.products)]
     cumulative = _popularity(rng, shape.products)
     total = cumulative[-1]
@@ -96,7 +124,7 @@ def generate(url: str, shape: Shape) -> dict[str, int]:
                 "latitude": lat,
                 "longitude": lon,
                 "capabilities": capabilities,
-                "daily_capacity": None,
+                "daily_capacity": None if warehouse else shape.store_capacity,
                 "safety_stock": 0,
                 "sequence": n,
                 "active": True,
@@ -120,15 +148,15 @@ def generate(url: str, shape: Shape) -> dict[str, int]:
     level_rows = []
     for n, facility in enumerate(facility_rows):
         warehouse = n < shape.warehouses
-        share = 0.6 if warehouse else 0.06
+        share = shape.warehouse_share if warehouse else shape.store_share
         stocked = {popular() for _ in range(int(shape.products * share))}
         for product_id in stocked:
-            quantity = rng.randint(20, 200) if warehouse else rng.randint(1, 8)
+            quantity = rng.randint(*(shape.warehouse_units if warehouse else shape.store_units))
             level_rows.append((facility["id"], product_id, quantity))
     order_rows, item_rows = [], []
     made = 0
     number = 0
-    while made < shape.items:
+    while (made < shape.items) if times is None else (number < len(times)):
         number += 1
         lat, lon = _point(rng)
         method = rng.choices(["standard", "express", "same_day"], [80, 15, 5])[0]
@@ -148,11 +176,13 @@ def generate(url: str, shape: Shape) -> dict[str, int]:
                 "ship_to_latitude": lat,
                 "ship_to_longitude": lon,
                 "body_hash": order_id,
-                "created_at": now,
-                "updated_at": now,
+                "created_at": now if times is None else times[number - 1],
+                "updated_at": now if times is None else times[number - 1],
             }
         )
-        lines = min(rng.choices([1, 2, 3, 4, 5], [35, 25, 20, 12, 8])[0], shape.items - made)
+        lines = rng.choices([1, 2, 3, 4, 5], [35, 25, 20, 12, 8])[0]
+        if times is None:
+            lines = min(lines, shape.items - made)
         for line in range(lines):
             item_rows.append(
                 {
