@@ -4,7 +4,6 @@ order that writes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -19,7 +18,8 @@ from reroute.domain.access import Role
 from reroute.domain.clock import utcnow
 from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.services.context import Context
-from reroute.storage.tables import metadata, routing_rule_versions
+from reroute.storage.tables import routing_rule_versions
+from tests.fingerprint import fingerprint
 from tests.pages_support import cheap_hashes, person, post_form, sign_in, text_of, two_stores
 from tests.support import order_body
 
@@ -44,17 +44,6 @@ def editor_text(page: Response) -> str:
 
 def squeezed(line: str) -> str:
     return " ".join(html.unescape(line).split())
-
-
-def fingerprint(context: Context) -> dict[str, tuple[int, str]]:
-    """Every table's row count and a checksum of all its rows."""
-    found = {}
-    with context.db.transaction(write=False) as conn:
-        for table in metadata.sorted_tables:
-            rows = sorted(repr(tuple(r)) for r in conn.execute(select(table)))
-            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            found[table.name] = (len(rows), digest)
-    return found
 
 
 def test_each_error_is_marked_at_its_line_and_the_text_is_kept(

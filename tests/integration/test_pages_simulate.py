@@ -4,7 +4,6 @@ one page."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -12,14 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlalchemy import select
 
 from reroute.domain.access import Role
 from reroute.domain.clock import utcnow
 from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.pages import simulation
 from reroute.services.context import Context
-from reroute.storage.tables import metadata
+from tests.fingerprint import fingerprint
 from tests.pages_support import cheap_hashes, person, post_form, sign_in, text_of
 from tests.support import Headers, create, put_facility, put_product, stocked
 
@@ -44,17 +42,6 @@ def world(client: TestClient, context: Context, admin: Headers) -> dict[str, Any
         context.db.clock = utcnow
     orders = [create(client, admin, [(product, 1)]) for _ in range(5)]
     return {"product": product, "near": near, "far": far, "orders": orders}
-
-
-def fingerprint(context: Context) -> dict[str, tuple[int, str]]:
-    """Every table's row count and a checksum of its rows."""
-    found = {}
-    with context.db.transaction(write=False) as conn:
-        for table in metadata.sorted_tables:
-            rows = sorted(repr(tuple(r)) for r in conn.execute(select(table)))
-            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            found[table.name] = (len(rows), digest)
-    return found
 
 
 def only_at(facility_id: str) -> str:

@@ -3,7 +3,6 @@ one answer, nothing is written, and a drawn rejection is handled as live handles
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,31 +10,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from reroute.domain.clock import utcnow
 from reroute.domain.errors import Invalid
 from reroute.services.context import Context
 from reroute.services.simulation import SimulationRequest, run, simulate
-from reroute.storage.tables import metadata
-from reroute.storage.unit_of_work import unit_of_work
+from tests.fingerprint import fingerprint
 from tests.support import Headers, create, put_product, stocked
 
 
 def placements(order: Any) -> dict[tuple[str, str], str | None]:
     return {(order["order_id"], i["item_id"]): i["facility_id"] for i in order["items"]}
-
-
-def fingerprint(context: Context) -> dict[str, tuple[int, str]]:
-    """Every table's row count and a checksum of its rows, in a fixed order."""
-    found = {}
-    with unit_of_work(context.db, write=False) as uow:
-        for name, table in sorted(metadata.tables.items()):
-            count = uow.conn.execute(select(func.count()).select_from(table)).scalar_one()
-            rows = sorted(repr(tuple(r)) for r in uow.conn.execute(select(table)))
-            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            found[name] = (int(count), digest)
-    return found
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
+from reroute.domain.simulation.figures import SCALARS
+
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
@@ -91,18 +93,8 @@ FIGURES: tuple[tuple[str, str, Format, Format], ...] = (
     ("taken_along", "Items taken along by a rejection", _count, _count_delta),
     ("first_attempt_acceptance", "First-attempt acceptance", _share, _share_delta),
 )
-#: The figures drawn as charts, one chart each.
-CHARTS = (
-    "placed",
-    "backorder",
-    "customer_care",
-    "shipments",
-    "split_rate",
-    "distance_km",
-    "cost",
-    "rejections",
-    "first_attempt_acceptance",
-)
+#: The figures drawn as charts, one chart each: all but the two counts that say little alone.
+CHARTS = tuple(key for key in SCALARS if key not in ("items", "taken_along"))
 _BY_KEY = {key: (label, shown, delta) for key, label, shown, delta in FIGURES}
 _REJECTIONS = {
     "learned": "learned from the rejection log",
