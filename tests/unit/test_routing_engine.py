@@ -568,6 +568,33 @@ def test_a_split_never_makes_more_shipments_than_the_rule_allows() -> None:
     assert plan.unplaced_state is ItemState.BACKORDER
 
 
+def test_two_items_of_one_product_split_across_facilities_that_hold_one_each() -> None:
+    a = product()
+    near, second, far = facility(1), facility(2), facility(90)
+    plan = plan_order(
+        order((a, 1), (a, 1), (a, 1)),
+        DEFAULTS,
+        snapshot({near: {a: 1}, second: {a: 1}, far: {a: 1}}),
+    )
+    assert sorted(where(plan).values()) == sorted([near.id, second.id, far.id])
+    assert not plan.unplaced
+
+
+def test_a_second_pass_for_items_of_one_product_keeps_to_the_rules_shipments() -> None:
+    a = product()
+    near, second, far = facility(1), facility(2), facility(90)
+    at_most_two = rules(
+        InventoryRule("Two at most", split=True, max_shipments=2, unplaced=Unplaced.BACKORDER)
+    )
+    plan = plan_order(
+        order((a, 1), (a, 1), (a, 1)),
+        at_most_two,
+        snapshot({near: {a: 1}, second: {a: 1}, far: {a: 1}}),
+    )
+    assert sorted(where(plan).values()) == sorted([near.id, second.id])
+    assert unplaced(plan) == ["3"]
+
+
 def test_a_default_split_stops_at_three_shipments() -> None:
     products = [product() for _ in range(4)]
     places = [facility(n + 1) for n in range(4)]

@@ -4,15 +4,15 @@ For each inventory rule of the order's routing, in order: one facility that can 
 best by the rule's sort; failing that, and only where the rule allows a split and the customer did
 not ask for ship-complete, as few facilities as possible (an exact search for two, then greedy),
 ties broken by the sort. A rule sorted by `cost` first that may split instead takes the plan of
-least expected cost, single or split (`cheapest`). What a rule cannot place goes to the next
-rule, or to backorder or customer care as the rule says. Every unit chosen is taken off the
-snapshot at once.
+least expected cost, single or split (`cheapest`). Items of a product a split just placed that no
+facility held together get a second pass. What a rule cannot place goes to the next rule, or to
+backorder or customer care as the rule says. Every unit chosen is taken off the snapshot at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reroute.domain.facilities import Capability
 from reroute.domain.orders import ItemState, ShippingMethod
@@ -114,19 +114,24 @@ def plan_order(order: OrderToRoute, rules: RulesDocument, snapshot: Snapshot) ->
     remaining = list(order.lines)
     used = set(order.open_shipments)
     for rule in routing.inventory_rules:
+        by_rule: set[str] = set()
         chosen = _Rule(order, rule, snapshot).place(remaining)
-        for line in remaining:
-            facility_id = chosen.get(line.item_id)
-            if facility_id is None:
-                continue
-            snapshot.take(facility_id, line.product_id, line.quantity)
-            if facility_id not in used:
-                used.add(facility_id)
-                snapshot.load[facility_id] = snapshot.load.get(facility_id, 0) + 1
-            plan.placements.append(
-                Placement(line, facility_id, rule.name, _distance(order, snapshot, facility_id))
-            )
-        remaining = [line for line in remaining if line.item_id not in chosen]
+        while chosen:
+            for line in remaining:
+                facility_id = chosen.get(line.item_id)
+                if facility_id is None:
+                    continue
+                snapshot.take(facility_id, line.product_id, line.quantity)
+                by_rule.add(facility_id)
+                if facility_id not in used:
+                    used.add(facility_id)
+                    snapshot.load[facility_id] = snapshot.load.get(facility_id, 0) + 1
+                plan.placements.append(
+                    Placement(line, facility_id, rule.name, _distance(order, snapshot, facility_id))
+                )
+            placed_products = {line.product_id for line in remaining if line.item_id in chosen}
+            remaining = [line for line in remaining if line.item_id not in chosen]
+            chosen = _again(order, rule, snapshot, remaining, placed_products, by_rule, used)
         if not remaining:
             return plan
         if rule.unplaced is Unplaced.BACKORDER:
@@ -140,6 +145,32 @@ def plan_order(order: OrderToRoute, rules: RulesDocument, snapshot: Snapshot) ->
         plan.note = plan.note or "No eligible facility has stock."
     plan.unplaced = remaining
     return plan
+
+
+def _again(
+    order: OrderToRoute,
+    rule: InventoryRule,
+    snapshot: Snapshot,
+    remaining: list[Line],
+    placed_products: set[str],
+    by_rule: set[str],
+    used: set[str],
+) -> dict[str, str]:
+    """A second pass of a splitting rule, for items of a product it has just placed: the split
+    reckons each item against a facility's whole ATP, so two items of one product that no
+    facility holds together leave the second behind. Now that the first is taken off the
+    snapshot, the rest is placed within the shipments the rule has left."""
+    left = rule.max_shipments - len(by_rule)
+    if (
+        not remaining
+        or not rule.split
+        or order.ship_complete
+        or left < 1
+        or not any(line.product_id in placed_products for line in remaining)
+    ):
+        return {}
+    extended = replace(order, open_shipments=frozenset(used))
+    return _Rule(extended, replace(rule, max_shipments=left), snapshot).place(remaining)
 
 
 def _products(lines: Sequence[Line]) -> Iterator[str]:
