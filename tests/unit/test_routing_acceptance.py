@@ -15,7 +15,7 @@ from reroute.domain.routing.acceptance import (
 from reroute.domain.routing.costs import CostModel
 from reroute.domain.routing.engine import plan_order
 from reroute.domain.routing.rules import InventoryRule, SortKey
-from tests.unit.test_routing_engine import facility, order, rules, snapshot, where
+from tests.unit.routing_builders import facility, order, rules, snapshot, where
 
 
 def test_a_product_rate_is_smoothed_toward_the_facility_and_the_facility_toward_the_chain() -> None:

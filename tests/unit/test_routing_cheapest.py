@@ -13,7 +13,7 @@ from reroute.domain.routing.cheapest import KEEP, Option, cheapest
 from reroute.domain.routing.costs import CostModel
 from reroute.domain.routing.engine import plan_order
 from reroute.domain.routing.rules import InventoryRule, SortKey
-from tests.unit.test_routing_engine import facility, order, rules, snapshot, where
+from tests.unit.routing_builders import facility, order, rules, snapshot, where
 
 COST = InventoryRule("Cheapest", split=True, max_shipments=3, sort=(SortKey.COST,))
 
