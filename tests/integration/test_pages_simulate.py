@@ -18,7 +18,7 @@ from reroute.domain.routing.rules import default_rules, rules_to_json
 from reroute.pages import simulation
 from reroute.services.context import Context
 from tests.fingerprint import fingerprint
-from tests.pages_support import cheap_hashes, person, post_form, sign_in, text_of
+from tests.pages_support import cheap_hashes, csrf_of, person, post_form, sign_in, text_of
 from tests.support import Headers, create, put_facility, put_product, stocked
 
 pytestmark = pytest.mark.usefixtures(cheap_hashes.__name__)
@@ -189,3 +189,47 @@ def test_the_download_replays_the_window_shown(
         client, shown, "/admin/simulate/report.html", days="1", until="2999-01-01T00:00:00+00:00"
     )
     assert future.status_code == 422 and "run again" in text_of(future)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"days": "7\x00"},
+        {"seed": "\x00"},
+        {"cost_per_km": "1\x00"},
+        {"until": "2026-12-01\x00"},
+        {"versus": "pasted", "document": '{"routings": "\x00"}'},
+        {"versus": "\x00"},
+        {"days": "9" * 5000},
+        {"seed": "9" * 5000},
+        {"cost_per_shipment": "1e999999"},
+        {"versus": "pasted", "document": " " * 2_000_000},
+    ],
+)
+def test_nul_huge_and_odd_input_is_refused_with_a_4xx_and_writes_nothing(
+    client: TestClient,
+    context: Context,
+    world: dict[str, Any],
+    signed_in: None,
+    body: dict[str, str],
+) -> None:
+    page = client.get("/admin/simulate")
+    before = fingerprint(context)
+    for path in ("/admin/simulate", "/admin/simulate/report.html"):
+        refused = post_form(client, page, path, **{"days": "7", **body})
+        assert 400 <= refused.status_code < 500, (body, refused.status_code)
+    assert fingerprint(context) == before
+
+
+def test_a_form_that_is_not_utf8_is_refused_with_a_4xx(
+    client: TestClient, context: Context, world: dict[str, Any], signed_in: None
+) -> None:
+    token = csrf_of(client.get("/admin/simulate"))
+    before = fingerprint(context)
+    refused = client.post(
+        "/admin/simulate",
+        content=b"csrf_token=" + token.encode() + b"&days=%FF%FE&document=\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert 400 <= refused.status_code < 500, refused.status_code
+    assert fingerprint(context) == before
