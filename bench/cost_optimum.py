@@ -50,10 +50,9 @@ from scipy.sparse import coo_matrix
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from compare import Figure, at_most, console, setting, table
-from reroute.domain.orders import ShippingMethod
 from reroute.domain.routing.acceptance import AcceptanceModel
 from reroute.domain.routing.costs import CostModel
-from reroute.domain.routing.engine import Line, OrderToRoute, plan_order
+from reroute.domain.routing.engine import Line, plan_order
 from reroute.domain.routing.geo import cosine, km_from_cosine, unit_vector
 from reroute.domain.routing.rules import (
     InventoryRule,
@@ -64,7 +63,7 @@ from reroute.domain.routing.rules import (
     Unplaced,
 )
 from reroute.domain.routing.snapshot import Snapshot
-from routing_quality import Instance, make_instance
+from routing_quality import Instance, make_instance, to_route
 
 BAD_SHARE, BAD_RATE, GOOD_RATE = 0.2, 0.3, 0.02
 #: Units in stock per unit asked for, per product, over all facilities that hold it; None:
@@ -225,14 +224,7 @@ def engine_plan(problem: Problem) -> Plan:
     rules = cost_rules()
     plan: Plan = {}
     for order_id, lat, lon, lines in sorted(instance.orders, key=lambda o: o[0]):
-        order = OrderToRoute(
-            order_id,
-            ShippingMethod.STANDARD,
-            list(lines),
-            vector=unit_vector(lat, lon),
-            latitude=lat,
-            longitude=lon,
-        )
+        order = to_route(order_id, lat, lon, lines)
         placed = {
             p.line.item_id: p.facility_id for p in plan_order(order, rules, snapshot).placements
         }

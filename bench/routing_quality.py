@@ -84,20 +84,24 @@ def make_instance(orders: int, facilities: int, products: int, seed: int) -> Ins
     return Instance(made, stock, queue)
 
 
+def to_route(order_id: str, lat: float, lon: float, lines: list[Line]) -> OrderToRoute:
+    """An order of the instance as the engine takes it: standard shipping to (lat, lon)."""
+    return OrderToRoute(
+        order_id,
+        ShippingMethod.STANDARD,
+        list(lines),
+        vector=unit_vector(lat, lon),
+        latitude=lat,
+        longitude=lon,
+    )
+
+
 def reroute_plan(instance: Instance) -> Outcome:
     snapshot = Snapshot.build(instance.facilities, instance.stock)
     rules = default_rules()
     outcome = Outcome({}, 0)
     for order_id, lat, lon, lines in instance.orders:
-        order = OrderToRoute(
-            order_id,
-            ShippingMethod.STANDARD,
-            list(lines),
-            vector=unit_vector(lat, lon),
-            latitude=lat,
-            longitude=lon,
-        )
-        plan = plan_order(order, rules, snapshot)
+        plan = plan_order(to_route(order_id, lat, lon, lines), rules, snapshot)
         outcome.shipments[order_id] = {p.facility_id for p in plan.placements}
         outcome.unplaced += len(plan.unplaced)
     return outcome

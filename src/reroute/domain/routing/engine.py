@@ -129,9 +129,9 @@ def plan_order(order: OrderToRoute, rules: RulesDocument, snapshot: Snapshot) ->
                 plan.placements.append(
                     Placement(line, facility_id, rule.name, _distance(order, snapshot, facility_id))
                 )
-            placed_products = {line.product_id for line in remaining if line.item_id in chosen}
+            placed = [line for line in remaining if line.item_id in chosen]
             remaining = [line for line in remaining if line.item_id not in chosen]
-            chosen = _again(order, rule, snapshot, remaining, placed_products, by_rule, used)
+            chosen = _again(order, rule, snapshot, remaining, placed, by_rule, used)
         if not remaining:
             return plan
         if rule.unplaced is Unplaced.BACKORDER:
@@ -152,7 +152,7 @@ def _again(
     rule: InventoryRule,
     snapshot: Snapshot,
     remaining: list[Line],
-    placed_products: set[str],
+    placed: list[Line],
     by_rule: set[str],
     used: set[str],
 ) -> dict[str, str]:
@@ -166,7 +166,7 @@ def _again(
         or not rule.split
         or order.ship_complete
         or left < 1
-        or not any(line.product_id in placed_products for line in remaining)
+        or not {line.product_id for line in placed} & {line.product_id for line in remaining}
     ):
         return {}
     extended = replace(order, open_shipments=frozenset(used))
