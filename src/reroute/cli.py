@@ -20,6 +20,7 @@ from reroute.config import Config
 from reroute.delivery.worker import DeliveryWorker
 from reroute.domain.access import SYSTEM, Role
 from reroute.domain.errors import DomainError
+from reroute.domain.settings import MOST_AMOUNT
 from reroute.importing import ImportFailed, ImportKind, import_path
 from reroute.jobs import Scheduler
 from reroute.services import tokens
@@ -408,17 +409,17 @@ def simulate(
     seed: Annotated[int, typer.Option(help="The same seed gives the same report.")] = 0,
     cost_per_shipment: Annotated[
         float | None,
-        typer.Option(min=0, max=1_000_000, help="Default: the setting.", show_default=False),
+        typer.Option(min=0, max=MOST_AMOUNT, help="Default: the setting.", show_default=False),
     ] = None,
     cost_per_km: Annotated[
         float | None,
-        typer.Option(min=0, max=1_000_000, help="Default: the setting.", show_default=False),
+        typer.Option(min=0, max=MOST_AMOUNT, help="Default: the setting.", show_default=False),
     ] = None,
     reroute_penalty: Annotated[
         float | None,
         typer.Option(
             min=0,
-            max=1_000_000,
+            max=MOST_AMOUNT,
             help="What the cost sort counts per likely re-route. Default: the setting.",
             show_default=False,
         ),

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from reroute.domain.access import Principal
 from reroute.domain.errors import Invalid
 from reroute.domain.routing.rules import default_rules, rules_to_json
+from reroute.domain.settings import MOST_AMOUNT
 from reroute.pages.rules import MAX_DOCUMENT
 from reroute.pages.simulation_report import figures_view, render_report
 from reroute.pages.web import NO_STORE, AdminDep, ContextDep, PageRoute, check_csrf, render
@@ -35,7 +36,6 @@ router = APIRouter(
 MAX_DAYS = 31
 MAX_ORDERS = 50_000
 MAX_SEED = 2**31 - 1
-MAX_AMOUNT = 1_000_000.0
 #: What the second rule set is when the form names one: pasted text, or `version-<id>`.
 PASTED = "pasted"
 VERSION = "version-"
@@ -94,8 +94,9 @@ def _amount(text: str, problems: dict[str, str], key: str) -> float | None:
         value = float(text.strip())
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or not 0 <= value <= MAX_AMOUNT:
-        problems[key] = f"Give the {what} as a number from 0 to {MAX_AMOUNT:,.0f}, or leave it out."
+    if not math.isfinite(value) or not 0 <= value <= MOST_AMOUNT:
+        most = f"{MOST_AMOUNT:,.0f}"
+        problems[key] = f"Give the {what} as a number from 0 to {most}, or leave it out."
         return None
     return value
 

@@ -22,6 +22,7 @@ from reroute.domain.reasons import SYSTEM_REASONS, Reason
 from reroute.domain.routing.acceptance import AcceptanceModel
 from reroute.domain.routing.costs import CostModel
 from reroute.domain.routing.rules import RulesDocument, parse_rules
+from reroute.domain.settings import MOST_AMOUNT
 from reroute.domain.simulation.figures import difference, figures
 from reroute.domain.simulation.replay import Outcome, Replay, Stores, World
 from reroute.importing.files import ImportFailed, Problems, read
@@ -144,8 +145,8 @@ def _check(request: SimulationRequest) -> None:
         ("cost_per_km", request.cost_per_km),
         ("reroute_penalty", request.reroute_penalty),
     ):
-        if value is not None and not 0 <= value <= 1_000_000:
-            problems.append(FieldError(name, "Give an amount from 0 to 1,000,000."))
+        if value is not None and not 0 <= value <= MOST_AMOUNT:
+            problems.append(FieldError(name, f"Give an amount from 0 to {MOST_AMOUNT:,.0f}."))
     if problems:
         raise Invalid("The simulation cannot run as asked.", problems)
 
